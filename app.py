@@ -1,0 +1,42 @@
+"""The application factory: ``gunicorn 'app:create_app()'`` serves the hotline."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response
+
+from callcenter.services import EXTENSION_KEY, Services
+from callcenter.settings import Settings
+
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app for ``settings`` (default: from the environment); connects to nothing."""
+    from callcenter import cli
+    from ivr import context as ivr_context
+    from ivr import views as ivr_views
+    from queues import views as queue_views
+    from recordings import views as recording_views
+
+    settings = settings or Settings.from_env()
+    settings.check_for_start()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
+    services = Services.create(settings)
+    app.extensions[EXTENSION_KEY] = services
+
+    ivr_context.init_app(app, settings)
+    ivr_views.init_app(app)
+    queue_views.init_app(app)
+    recording_views.init_app(app)
+    cli.init_app(app)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response("ok\n", mimetype="text/plain")
+
+    return app
