@@ -50,9 +50,13 @@ SPOKEN_DIGITS = {"零": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "�
 
 @dataclass(frozen=True)
 class Option:
+    """One choice of a node. ``speech_rank`` orders spoken matches: "查询投诉结果" names a
+    complaint but asks for a lookup, so lookup words are tried before the queue words."""
+
     key: str
     action: Action
     words: tuple[str, ...] = ()
+    speech_rank: int = 1
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class MenuNode:
         return next((option for option in self.options if option.key == key), None)
 
     def by_speech(self, text: str) -> Option | None:
-        for option in self.options:
+        for option in sorted(self.options, key=lambda option: option.speech_rank):
             if any(word in text for word in option.words):
                 return option
         digits = spoken_digits(text)
@@ -76,12 +80,12 @@ DEFAULT_NODES = (
         Option("1", Action.QUEUE_INQUIRY, ("咨询", "问询")),
         Option("2", Action.QUEUE_COMPLAINT, ("投诉",)),
         Option("3", Action.QUEUE_REPAIR, ("报修", "维修", "修理")),
-        Option("4", Action.STATUS_BY_CALLER_ID, ("查询", "进度", "结果")),
+        Option("4", Action.STATUS_BY_CALLER_ID, ("查询", "进度", "结果"), speech_rank=0),
         Option("9", Action.REPEAT, ("重听", "重复", "再说")),
     )),
     MenuNode(Node.AFTER_HOURS, (
         Option("1", Action.VOICEMAIL, ("留言",)),
-        Option("4", Action.STATUS_BY_CALLER_ID, ("查询", "进度", "结果")),
+        Option("4", Action.STATUS_BY_CALLER_ID, ("查询", "进度", "结果"), speech_rank=0),
         Option("9", Action.REPEAT, ("重听", "重复", "再说")),
     )),
     MenuNode(Node.LOOKUP_MENU, (
