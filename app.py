@@ -15,10 +15,12 @@ MAX_REQUEST_BYTES = 1024 * 1024
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for ``settings`` (default: from the environment); connects to nothing."""
     from callcenter import cli
+    from handlers import views as complaint_views
     from ivr import context as ivr_context
     from ivr import views as ivr_views
     from queues import views as queue_views
     from recordings import views as recording_views
+    from staff import views as staff_views
 
     settings = settings or Settings.from_env()
     settings.check_for_start()
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     ivr_views.init_app(app)
     queue_views.init_app(app)
     recording_views.init_app(app)
+    complaint_views.init_app(app)
+    staff_views.init_app(app)
     cli.init_app(app)
 
     @app.get("/healthz")

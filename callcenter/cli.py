@@ -74,7 +74,13 @@ COMMANDS: list[Any] = [serve_command, worker_command, db_group]
 
 
 def init_app(app: Flask) -> None:
-    for command in COMMANDS:
+    from handlers.commands import COMMANDS as COMPLAINT_COMMANDS
+    from queues.commands import COMMANDS as QUEUE_COMMANDS
+    from recordings.commands import COMMANDS as RECORDING_COMMANDS
+    from staff.commands import COMMANDS as STAFF_COMMANDS
+
+    for command in [*COMMANDS, *QUEUE_COMMANDS, *COMPLAINT_COMMANDS, *RECORDING_COMMANDS,
+                    *STAFF_COMMANDS]:
         app.cli.add_command(command)
 
 

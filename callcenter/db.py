@@ -77,7 +77,8 @@ def create_db_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping: it costs a round trip on every checkout; stale connections are recycled.
+    return create_engine(url, pool_recycle=1800, pool_size=5, max_overflow=10)
 
 
 class Database:

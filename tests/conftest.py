@@ -45,6 +45,22 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def create_postgres_database(url: str) -> None:
+    """Create the database of ``url`` if it does not exist, and empty it."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+        ).scalar()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    reset_postgres(url)
+
+
 @pytest.fixture(scope="session")
 def migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Each database migrated from empty once per session."""

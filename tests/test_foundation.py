@@ -10,7 +10,13 @@ from callcenter import migrate
 from callcenter.models import Base
 from callcenter.settings import Settings, SettingsError
 from ivr.models import Call, CallStep
-from tests.conftest import TEST_POSTGRES_URL, TwilioSigner, call_params, reset_postgres
+from tests.conftest import (
+    TEST_POSTGRES_URL,
+    TwilioSigner,
+    call_params,
+    create_postgres_database,
+    reset_postgres,
+)
 
 
 def test_factory_connects_to_nothing() -> None:
@@ -140,8 +146,8 @@ def test_migrations_build_the_schema_from_empty(backend: str, tmp_path) -> None:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     else:
-        url = TEST_POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
-        reset_postgres(url)
+        url = TEST_POSTGRES_URL + "_migrations"
+        create_postgres_database(url)
     migrate.upgrade(url)
     engine = create_engine(url)
     tables = set(inspect(engine).get_table_names())

@@ -1,0 +1,7 @@
+"""Command-line commands of the `staff` package, added to `ivr` by `callcenter.cli`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COMMANDS: list[Any] = []
