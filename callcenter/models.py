@@ -6,7 +6,9 @@ from callcenter.db import Base
 from handlers import models as complaint_models
 from ivr import models as ivr_models
 from queues import models as queue_models
-from staff import models as staff_models
 from recordings import models as recording_models
+from staff import models as staff_models
 
-__all__ = ["Base", "complaint_models", "ivr_models", "queue_models", "recording_models", "staff_models"]
+__all__ = [
+    "Base", "complaint_models", "ivr_models", "queue_models", "recording_models", "staff_models",
+]
