@@ -95,3 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     group = FlaskGroup(create_app=_create_app, add_default_commands=False,
                        help="Hotline IVR and voice queue.")
     group.main(args=argv if argv is not None else sys.argv[1:], prog_name="ivr")
+
+
+if __name__ == "__main__":
+    main()

@@ -146,6 +146,16 @@ class Settings:
         if not self.public_base_url.startswith("https://"):
             raise SettingsError("PUBLIC_BASE_URL must be an https address in production")
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables, for a worker or server subprocess."""
+        env = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            env[self.ENV_NAMES[field.name]] = (
+                ("true" if value else "false") if isinstance(value, bool) else str(value)
+            )
+        return env
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
