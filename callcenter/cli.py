@@ -49,6 +49,15 @@ def worker_command(queue_names: tuple[str, ...], burst: bool, name: str | None) 
     worker.work(burst=burst, with_scheduler=True)
 
 
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Enqueue the periodic jobs (SLA checks, offer time-outs, downloads) when they are due."""
+    from callcenter.schedule import run_scheduler
+
+    run_scheduler(services().redis)
+
+
 @click.group("db")
 def db_group() -> None:
     """Database schema commands."""
@@ -70,7 +79,7 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-COMMANDS: list[Any] = [serve_command, worker_command, db_group]
+COMMANDS: list[Any] = [serve_command, worker_command, scheduler_command, db_group]
 
 
 def init_app(app: Flask) -> None:

@@ -72,6 +72,12 @@ class Settings:
     lookup_max_failures: int = 5
     lookup_lockout_seconds: int = 900
     secret_key: str = "dev-only-not-secret"
+    policy_path: str = ""
+    recordings_storage: str = "local"
+    recordings_s3_bucket: str = ""
+    recordings_s3_endpoint_url: str = ""
+    recordings_delete_from_provider: bool = False
+    recordings_retention_days: int = 3650
 
     ENV_NAMES = {
         "environment": "APP_ENV",
@@ -90,6 +96,12 @@ class Settings:
         "lookup_max_failures": "LOOKUP_MAX_FAILURES",
         "lookup_lockout_seconds": "LOOKUP_LOCKOUT_SECONDS",
         "secret_key": "SECRET_KEY",
+        "policy_path": "POLICY_PATH",
+        "recordings_storage": "RECORDINGS_STORAGE",
+        "recordings_s3_bucket": "RECORDINGS_S3_BUCKET",
+        "recordings_s3_endpoint_url": "RECORDINGS_S3_ENDPOINT_URL",
+        "recordings_delete_from_provider": "RECORDINGS_DELETE_FROM_PROVIDER",
+        "recordings_retention_days": "RECORDINGS_RETENTION_DAYS",
     }
 
     @classmethod
@@ -130,6 +142,12 @@ class Settings:
             raise SettingsError(
                 f"PUBLIC_BASE_URL must be an absolute http(s) address, got {self.public_base_url!r}"
             )
+        if self.recordings_storage not in {"local", "s3"}:
+            raise SettingsError(
+                f"RECORDINGS_STORAGE must be local or s3, got {self.recordings_storage!r}"
+            )
+        if self.recordings_storage == "s3" and not self.recordings_s3_bucket:
+            raise SettingsError("RECORDINGS_S3_BUCKET must be set when RECORDINGS_STORAGE=s3")
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"REDIS_URL must be a redis:// address, got {self.redis_url!r}")
 
