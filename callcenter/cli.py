@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -83,12 +84,13 @@ COMMANDS: list[Any] = [serve_command, worker_command, scheduler_command, db_grou
 
 
 def init_app(app: Flask) -> None:
+    from callcenter.demo import call_command, demo_command
     from handlers.commands import COMMANDS as COMPLAINT_COMMANDS
     from queues.commands import COMMANDS as QUEUE_COMMANDS
     from recordings.commands import COMMANDS as RECORDING_COMMANDS
     from staff.commands import COMMANDS as STAFF_COMMANDS
 
-    for command in [*COMMANDS, *QUEUE_COMMANDS, *COMPLAINT_COMMANDS, *RECORDING_COMMANDS,
+    for command in [*COMMANDS, call_command, demo_command, *QUEUE_COMMANDS, *COMPLAINT_COMMANDS, *RECORDING_COMMANDS,
                     *STAFF_COMMANDS]:
         app.cli.add_command(command)
 
@@ -101,6 +103,8 @@ def _create_app() -> Flask:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``ivr`` script."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     group = FlaskGroup(create_app=_create_app, add_default_commands=False,
                        help="Hotline IVR and voice queue.")
     group.main(args=argv if argv is not None else sys.argv[1:], prog_name="ivr")

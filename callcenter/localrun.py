@@ -7,6 +7,7 @@ calls through the real ``twilio`` SDK, jobs run by separate worker processes.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -75,6 +76,8 @@ class LocalSystem:
             public_base_url=PUBLIC_BASE_URL,
         )
         self.app = create_app(self.settings)
+        # One line per request drowns the transcripts; errors are still logged.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="local-app-server")
