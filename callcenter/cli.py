@@ -90,8 +90,8 @@ def init_app(app: Flask) -> None:
     from recordings.commands import COMMANDS as RECORDING_COMMANDS
     from staff.commands import COMMANDS as STAFF_COMMANDS
 
-    for command in [*COMMANDS, call_command, demo_command, *QUEUE_COMMANDS, *COMPLAINT_COMMANDS, *RECORDING_COMMANDS,
-                    *STAFF_COMMANDS]:
+    for command in [*COMMANDS, call_command, demo_command, *QUEUE_COMMANDS,
+                    *COMPLAINT_COMMANDS, *RECORDING_COMMANDS, *STAFF_COMMANDS]:
         app.cli.add_command(command)
 
 

@@ -74,12 +74,14 @@ def test_status_lookup_by_number_never_reveals_another_callers_complaint(system)
                               stage="verify", query_pin_hash=hash_pin(
                                   system.settings.secret_key, "2611230001", "246810")))
     stranger = system.call("+8613600000000", CallScript([
-        press("4"), press("1"), press("2611230001#"), press("999999#"), hangup(after_hearing="返回主菜单")]))
+        press("4"), press("1"), press("2611230001#"), press("999999#"),
+        hangup(after_hearing="返回主菜单")]))
     assert stranger.ok, stranger.render()
     assert "未查询到" in " ".join(stranger.said())
     assert "正在核实" not in " ".join(stranger.said())
     owner = system.call("+8613600000000", CallScript([
-        press("4"), press("1"), press("2611230001#"), press("246810#"), hangup(after_hearing="返回主菜单")]))
+        press("4"), press("1"), press("2611230001#"), press("246810#"),
+        hangup(after_hearing="返回主菜单")]))
     assert "正在核实中" in " ".join(owner.said()), owner.render()
 
 
