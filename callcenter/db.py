@@ -6,6 +6,7 @@ nothing connects at import time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -103,6 +104,20 @@ class Database:
         self.engine.dispose()
 
 
+@functools.cache
+def _insert_ignoring_conflict_statement(dialect: str, table: Any, conflict: tuple[str, ...]) -> Any:
+    """Built once per table: a statement without values is compiled once and cached."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    raise RuntimeError(f"unsupported database dialect {dialect}")
+
+
 def insert_ignoring_conflict(
     session: Session, table: Any, values: dict[str, Any], conflict_columns: list[str]
 ) -> bool:
@@ -111,20 +126,8 @@ def insert_ignoring_conflict(
     The idempotency primitive for webhooks and callbacks that Twilio may deliver twice:
     one statement, no read-then-write race between two deliveries arriving together.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement = pg_insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=conflict_columns
-        )
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=conflict_columns
-        )
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database dialect {dialect}")
-    result = session.execute(statement)
+    statement = _insert_ignoring_conflict_statement(
+        session.get_bind().dialect.name, table, tuple(conflict_columns)
+    )
+    result = session.execute(statement, values)
     return bool(result.rowcount)  # type: ignore[attr-defined]
