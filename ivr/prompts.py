@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 import tomllib
 from dataclasses import dataclass
@@ -9,13 +10,6 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PROMPTS = Path(__file__).with_name("prompts.toml")
-REQUIRED = (
-    "welcome", "open_complaint_notice", "main_menu", "after_hours", "after_hours_menu",
-    "reprompt", "give_up_to_queue", "queue_position", "give_up_to_voicemail", "queue_entered",
-    "voicemail_instructions", "voicemail_thanks", "voicemail_empty", "lookup_none_for_caller",
-    "lookup_intro", "lookup_item", "lookup_menu", "lookup_enter_number", "lookup_enter_pin",
-    "lookup_not_found", "lookup_locked", "goodbye", "sorry_error", "hold_music",
-)
 
 
 class PromptsError(ValueError):
@@ -79,6 +73,13 @@ def load_prompts(path: str | Path | None = None) -> Prompts:
     return parse_prompts(data, str(source))
 
 
+@functools.cache
+def required_keys() -> frozenset[str]:
+    """Every prompt the shipped file defines: an operator's file must define them all."""
+    data = tomllib.loads(DEFAULT_PROMPTS.read_text(encoding="utf-8"))
+    return frozenset(data["prompts"])
+
+
 def parse_prompts(data: dict[str, Any], source: str) -> Prompts:
     voice_data = _table(data, "voice", source)
     voice = Voice(**{
@@ -87,7 +88,7 @@ def parse_prompts(data: dict[str, Any], source: str) -> Prompts:
     })
     raw_prompts = _table(data, "prompts", source)
     prompts: dict[str, Prompt] = {}
-    for key in REQUIRED:
+    for key in required_keys():
         if key not in raw_prompts:
             raise PromptsError(f"{source}: prompts.{key} is missing")
     for key, value in raw_prompts.items():
