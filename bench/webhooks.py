@@ -95,10 +95,11 @@ def signed_bodies(path: str, extra: dict[str, str]) -> tuple[list[str], list[str
     return bodies, signatures
 
 
-def start_gunicorn(app_spec: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_gunicorn(app_spec: str, port: int, env: dict[str, str],
+                   threads: int = 1) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", app_spec],
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
         cwd=ROOT, env=env,
     )
     for _ in range(100):
@@ -136,6 +137,8 @@ def _percentile(out: str, label: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="gunicorn threads per worker for the service (gthread when > 1)")
     parser.add_argument("--database-url",
                         default="postgresql+psycopg://postgres@127.0.0.1:5432/bench")
     args = parser.parse_args()
@@ -147,7 +150,7 @@ def main() -> None:
            "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC, "SECRET_KEY": "bench",
            "BUSINESS_HOURS": "00:00-23:59"}
     service_port, minimal_port = free_port(), free_port()
-    service = start_gunicorn("app:create_app()", service_port, env)
+    service = start_gunicorn("app:create_app()", service_port, env, args.threads)
     minimal = start_gunicorn("bench.minimal_app:create_app()", minimal_port, env)
     rows = []
     try:
