@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 from rq import Queue, Retry, SimpleWorker, Worker
 from rq.job import Job
+from rq.worker.base import BaseWorker
 
 from callcenter.services import EXTENSION_KEY, Services
 
@@ -61,11 +62,11 @@ class SimpleAppWorker(_AppContextMixin, SimpleWorker):
 
 
 def make_worker(app: Flask, queue_names: Sequence[str] = QUEUES, name: str | None = None,
-                simple: bool = False) -> Worker:
+                simple: bool = False) -> BaseWorker:
     """A worker on ``queue_names``; ``simple`` runs jobs in-process (tests, benchmarks)."""
     services: Services = app.extensions[EXTENSION_KEY]
     queues = [services.queue(queue_name) for queue_name in queue_names]
-    worker_class: type[Worker] = SimpleAppWorker if simple else AppWorker
+    worker_class: type[BaseWorker] = SimpleAppWorker if simple else AppWorker
     worker = worker_class(queues, connection=services.redis, name=name)
     worker.flask_app = app  # type: ignore[attr-defined]
     return worker

@@ -23,7 +23,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from callcenter.services import EXTENSION_KEY, Services
 from callcenter.settings import Settings
-from twilio_standin import StandIn
+from twilio_standin import CallResult, CallScript, StandIn
 
 HOTLINE_NUMBER = "+864001234567"
 PUBLIC_BASE_URL = "https://hotline.example.cn"
@@ -107,8 +107,8 @@ class LocalSystem:
         """Let the web side live at another time (e.g. after hours) — the simulated clock."""
         self.services.clock = clock
 
-    def call(self, from_: str, script: object = None, *, to: str = HOTLINE_NUMBER,
-             timeout: float | None = 60) -> object:
+    def call(self, from_: str, script: CallScript | None = None, *, to: str = HOTLINE_NUMBER,
+             timeout: float | None = 60) -> CallResult:
         return self.standin.call(from_=from_, to=to, script=script, timeout=timeout)
 
     def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,8 +26,8 @@ class CallFacts:
     status: str
 
     @classmethod
-    def from_form(cls, form: dict[str, str] | object) -> CallFacts:
-        get = form.get  # type: ignore[attr-defined]
+    def from_form(cls, form: Mapping[str, str]) -> CallFacts:
+        get = form.get
         sid = str(get("CallSid", "") or "")
         # A CallSid is 'CA' + 32 hex digits; anything else is not a call we can key on.
         valid_sid = sid if 2 < len(sid) <= 64 and sid.isalnum() else ""
