@@ -51,7 +51,8 @@ def test_after_hours_voicemail_becomes_a_callback_task(system: LocalSystem) -> N
     assert result.ok, result.render()
     said = " ".join(result.said())
     assert "非人工服务时间" in said and "留言已收到" in said and "11月24日09:00" in said
-    assert wait_until(lambda: _task(system) is not None and _recording(system) is not None)
+    assert wait_until(lambda: _task(system) is not None
+                      and getattr(_recording(system), "status", "") == "completed")
     task, recording = _task(system), _recording(system)
     assert task is not None and recording is not None
     assert task.has_message and task.recording_sid == recording.recording_sid
