@@ -10,7 +10,8 @@ from itertools import product
 
 from handlers.calendar import DayRule, WorkingHours, official_years
 from handlers.escalation import Classification, resolve_routing
-from handlers.policy import ActionSet, Condition, DeadlineSpec, Policy, ResumeMode, Routing
+from handlers.policy import ActionSet, DeadlineSpec, MetOn, Policy, ResumeMode, Routing
+from handlers.policy_reader import Condition
 from handlers.sla import Duration, Unit
 
 _UNIT_WORDS = {
@@ -31,6 +32,10 @@ _FIELD_WORDS = {
     "channel": ("渠道", "channels"),
 }
 _NUMERALS = "一二三四五六七八九十"
+_MET_ON_WORDS = {
+    MetOn.STAGE_END: "离开本环节即完成",
+    MetOn.ACKNOWLEDGED: "受理确认短信发出即完成",
+}
 
 
 def describe_duration(duration: Duration) -> str:
@@ -120,6 +125,8 @@ def _stages(policy: Policy) -> list[str]:
             notes = ["视情况启动"] if spec.optional else []
             if spec.resume == ResumeMode.RESTART:
                 notes.append("等待材料暂停后重新计算整个时限")
+            if spec.met_on != MetOn.STAGE_END:
+                notes.append(_MET_ON_WORDS[MetOn(spec.met_on)])
             if spec.on_breach != "default":
                 notes.append(f"超时按方案 {spec.on_breach} 处理")
             extra = f"({';'.join(notes)})" if notes else ""
@@ -231,6 +238,8 @@ def describe_policy(policy: Policy) -> str:
         f"  不满意:{_actions(policy, cb.on_unsatisfied)}",
         f"  最多重新处理 {cb.max_reopens} 次;之后不满意:{_actions(policy, cb.on_reopen_limit)},"
         f"然后进入 {policy.stages[cb.after_reopen_limit].name}({cb.after_reopen_limit})",
+        f"  回访电话在服务时间内拨打,最多 {cb.attempts} 次,每次间隔 "
+        f"{describe_duration(cb.retry_after)};仍未接通则交由座席人工回访",
     ]))
 
     ext = policy.extension

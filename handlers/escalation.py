@@ -1,5 +1,6 @@
 """Escalation decisions: where a complaint starts, what a missed deadline or an unhappy
-call-back sets off, and whether a complaint is major.
+call-back sets off, and who may read it (major complaints: ``handlers.major``; extensions
+and appeals: ``handlers.extensions``).
 
 Everything here is a pure function of the policy, the complaint's classification and state,
 and an explicit ``now``; the caller performs the decisions (writes, notifications, jobs).
@@ -9,7 +10,7 @@ passes them back, so a breach is acted on exactly once however often the scan ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -230,6 +231,39 @@ def _act(
     return target, actions.escalate and target is None, tuple(notify)
 
 
+def breach_schedule(
+    policy: Policy, tracked: TrackedClock, calendar: WorkingCalendar
+) -> Iterator[tuple[BreachKey, Deadline, ActionSet | None]]:
+    """Every breach a clock can have, in order: the first at its deadline, then the plan's
+    repeats every ``repeat_every``. Nothing while a timely pause stops the clock."""
+    if tracked.on_breach not in policy.breach_plans:
+        raise ClassificationError(f"unknown breach plan {tracked.on_breach!r}")
+    plan = policy.breach_plans[tracked.on_breach]
+    due = tracked.clock.deadline(calendar)
+    for n in range(1, plan.max_repeats + 2):
+        if due is None:
+            return
+        key = BreachKey(tracked.stage, tracked.deadline, tracked.clock.started_at, n)
+        yield key, due, plan.first if n == 1 else plan.repeat
+        if plan.repeat_every is None:
+            return
+        nxt = deadline(due.at, plan.repeat_every, calendar)
+        due = Deadline(nxt.at, due.provisional or nxt.provisional)
+
+
+def next_breach(
+    policy: Policy, tracked: TrackedClock, calendar: WorkingCalendar, handled: frozenset[str]
+) -> Deadline | None:
+    """When the clock's next breach not yet acted on falls due; None if there is none left.
+
+    A scan only needs to look at a clock again once this instant has passed.
+    """
+    for key, due, actions in breach_schedule(policy, tracked, calendar):
+        if actions is not None and str(key) not in handled:
+            return due
+    return None
+
+
 def due_breaches(
     policy: Policy,
     classification: Classification,
@@ -248,22 +282,12 @@ def due_breaches(
     order = {s: i for i, s in enumerate(policy.flow.order)}
     pending = []
     for tracked in clocks:
-        if tracked.on_breach not in policy.breach_plans:
-            raise ClassificationError(f"unknown breach plan {tracked.on_breach!r}")
-        plan = policy.breach_plans[tracked.on_breach]
-        due = tracked.clock.deadline(calendar)
-        for n in range(1, plan.max_repeats + 2):
-            if due is None or not now > due.at:
+        for key, due, actions in breach_schedule(policy, tracked, calendar):
+            if not now > due.at:
                 break
-            key = BreachKey(tracked.stage, tracked.deadline, tracked.clock.started_at, n)
-            actions = plan.first if n == 1 else plan.repeat
             if str(key) not in state.handled and actions is not None:
-                rank = (due.at, order.get(tracked.stage, len(order)), tracked.deadline, n)
+                rank = (due.at, order.get(tracked.stage, len(order)), tracked.deadline, key.n)
                 pending.append((rank, key, tracked.name, due, actions))
-            if plan.repeat_every is None:
-                break
-            nxt = deadline(due.at, plan.repeat_every, calendar)
-            due = Deadline(nxt.at, due.provisional or nxt.provisional)
     decisions, role = [], state.role
     for _, key, name, due, actions in sorted(pending, key=lambda item: item[0]):
         target, stopped, notify = _act(policy, routing, actions, role)
@@ -275,6 +299,28 @@ def due_breaches(
         )
         role = target or role
     return tuple(decisions)
+
+
+def escalation_target(policy: Policy, classification: Classification, role: str) -> str | None:
+    """The role one step above ``role`` on the chain for this complaint; None at its ceiling."""
+    return _step(policy, resolve_routing(policy, classification), role)
+
+
+def reader_roles(
+    policy: Policy, classification: Classification, holders: Iterable[str],
+    notified: Iterable[str] = (),
+) -> frozenset[str]:
+    """The roles that may read a complaint: every role that held it or was told of it, the
+    role that gives the final answer, and each chain role from the lowest holder up to the
+    complaint's ceiling (those a breach could escalate it to)."""
+    routing = resolve_routing(policy, classification)
+    holders = tuple(holders)
+    roles = {*holders, *notified, routing.start, routing.final_answer}
+    on_chain = [policy.chain.index(r) for r in (*holders, routing.start) if r in policy.chain]
+    top = policy.chain.index(routing.ceiling)
+    if on_chain:
+        roles.update(policy.chain[min(on_chain): top + 1])
+    return frozenset(roles)
 
 
 @dataclass(frozen=True)
@@ -316,137 +362,3 @@ def after_callback(
     reopen = actions.reopen and not limit
     stage = policy.flow.reopen if reopen else (rules.after_reopen_limit if limit else after)
     return CallbackDecision(False, stage, reopen, target, notify, actions.review_staff, limit)
-
-
-@dataclass(frozen=True)
-class EarlierComplaint:
-    """Another complaint from the same number."""
-
-    complaint_id: str
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class MajorReason:
-    trigger: str
-    reason: str
-    related: tuple[str, ...] = ()  # the earlier complaints that made it a repeat
-
-
-@dataclass(frozen=True)
-class MajorAssessment:
-    """Whether a complaint is major, why, and whom to tell by when."""
-
-    major: bool
-    reasons: tuple[MajorReason, ...]
-    notify_at_once: tuple[str, ...] = ()
-    report_to: tuple[str, ...] = ()
-    report_by: Deadline | None = None  # counted from the assessment
-    convene: tuple[str, ...] = ()
-    provisional: bool = False
-
-
-def assess_major(
-    policy: Policy,
-    classification: Classification,
-    *,
-    received_at: datetime,
-    at: datetime,
-    calendar: WorkingCalendar,
-    earlier: Sequence[EarlierComplaint] = (),
-    flags: Iterable[str] = (),
-    demands: Iterable[str] = (),
-) -> MajorAssessment:
-    """Judge at ``at`` (registration, or when a seat sets a flag) whether the complaint is major.
-
-    A repeat counts the earlier complaints of the same number received before this one and
-    within the trigger's window of it; this complaint is the (count + 1)th.
-    """
-    facts = classification.facts(policy)
-    flags, demands = frozenset(flags), frozenset(demands)
-    for value in flags - set(policy.flags):
-        raise ClassificationError(f"unknown flag {value!r}")
-    for value in demands - set(policy.demands):
-        raise ClassificationError(f"unknown demand {value!r}")
-    reasons, provisional = [], False
-    for trigger in policy.major.triggers:
-        related: tuple[str, ...] = ()
-        if trigger.repeat is not None:
-            within = []
-            for other in earlier:
-                if other.received_at < received_at:
-                    window = deadline(other.received_at, trigger.repeat.within, calendar)
-                    provisional = provisional or window.provisional
-                    if received_at <= window.at:
-                        within.append(other.complaint_id)
-            related = tuple(within)
-        if (
-            (not trigger.flags or flags & set(trigger.flags))
-            and (not trigger.demands or demands & set(trigger.demands))
-            and (trigger.when is None or trigger.when.matches(facts))
-            and (trigger.repeat is None or len(related) + 1 >= trigger.repeat.count)
-        ):
-            reasons.append(MajorReason(trigger.id, trigger.reason, related))
-    if not reasons:
-        return MajorAssessment(False, (), provisional=provisional)
-    rules = policy.major
-    report_by = deadline(at, rules.report_within, calendar)
-    return MajorAssessment(
-        True, tuple(reasons), rules.notify_at_once, rules.report_to, report_by, rules.convene,
-        provisional or report_by.provisional,
-    )
-
-
-@dataclass(frozen=True)
-class ExtensionDecision:
-    granted: bool
-    problems: tuple[str, ...]  # why it was refused, in plain words
-    clock: SlaClock  # extended when granted, else unchanged
-    deadline: Deadline | None  # the clock's deadline after the decision
-    notify: tuple[str, ...] = ()
-
-
-def review_extension(
-    policy: Policy,
-    clock: SlaClock,
-    *,
-    amount: int | float,
-    reason: str,
-    at: datetime,
-    calendar: WorkingCalendar,
-) -> ExtensionDecision:
-    """Grant more time on ``clock`` (in its own unit) if the extension rules allow it."""
-    rules, problems = policy.extension, []
-    current = clock.deadline(calendar)
-    if not rules.allowed:
-        problems.append("extensions are not allowed")
-    if amount <= 0:
-        problems.append("the extension must be more than zero")
-    if rules.reason_required and not reason.strip():
-        problems.append("a reason is required")
-    if len(clock.extensions) >= rules.max_count:
-        problems.append(f"at most {rules.max_count} extension(s)")
-    if sum(e.amount for e in clock.extensions) + amount > rules.max_ratio * clock.duration.amount:
-        problems.append(f"extensions may add at most {rules.max_ratio:g} of the original time")
-    if rules.request_before_deadline and current is not None and at > current.at:
-        problems.append("the deadline has already passed")
-    if problems:
-        return ExtensionDecision(False, tuple(problems), clock, current)
-    extended = clock.extend(amount, at, reason)
-    return ExtensionDecision(True, (), extended, extended.deadline(calendar), rules.notify)
-
-
-@dataclass(frozen=True)
-class AppealDecision:
-    accepted: bool
-    window_ends: Deadline
-    return_to: str | None  # where the ticket goes back to when accepted
-
-
-def review_appeal(
-    policy: Policy, *, assigned_at: datetime, appealed_at: datetime, calendar: WorkingCalendar
-) -> AppealDecision:
-    """A unit that is not responsible appeals; in time, the ticket goes back."""
-    ends = deadline(assigned_at, policy.appeal.window, calendar)
-    accepted = appealed_at <= ends.at
-    return AppealDecision(accepted, ends, policy.appeal.return_to if accepted else None)

@@ -12,34 +12,23 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import MISSING, dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any
 
-from handlers.calendar import CalendarSettings, SettingError, read_settings
-from handlers.sla import Duration, Unit
+from handlers.calendar_settings import CalendarSettings, SettingError, read_settings
+from handlers.policy_reader import CONDITION_FIELDS as CONDITION_FIELDS
+from handlers.policy_reader import Condition as Condition
+from handlers.policy_reader import Path_, SpecReader
+from handlers.policy_reader import PolicyError as PolicyError
+from handlers.policy_reader import spec as _spec
+from handlers.sla import Duration
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.toml")
 ROLE_TOKENS = ("@current", "@next")  # in an action's notify list: the holder before / after it
-CONDITION_FIELDS = ("class", "level", "urgency", "severity", "channel", "complex", "online")
-Path_ = tuple[str | int, ...]
-
-
-class PolicyError(ValueError):
-    """A policy file that cannot be used, located as precisely as the file allows."""
-
-    def __init__(self, source: str, key: str, line: int | None, problem: str) -> None:
-        self.source, self.key, self.line, self.problem = source, key, line, problem
-        where = f"{source}, line {line}" if line else source
-        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
-
-
-def _spec(kind: str, default: Any = MISSING, *, of: str = "", key: str = "", least: int = 0) -> Any:
-    """A field as written in the file: its kind, the ids it refers to, its key if renamed."""
-    return field(default=default, metadata={"kind": kind, "of": of, "key": key, "least": least})
 
 
 class Anchor(StrEnum):
@@ -53,6 +42,13 @@ class Anchor(StrEnum):
 class ResumeMode(StrEnum):
     CONTINUE = "continue"  # the paused span is left out, the rest of the period remains
     RESTART = "restart"  # the period starts again when the awaited material arrives
+
+
+class MetOn(StrEnum):
+    """What meets a deadline by itself; a person may always mark one met as well."""
+
+    STAGE_END = "stage_end"  # the complaint leaves the deadline's stage
+    ACKNOWLEDGED = "acknowledged"  # the acknowledgment SMS reached the SMS provider
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,16 +66,6 @@ class Entry:
 @dataclass(frozen=True, kw_only=True)
 class Channel(Entry):
     online: bool = _spec("bool", False)  # online channels get the shorter acknowledgment
-
-
-@dataclass(frozen=True)
-class Condition:
-    """Matches when every listed field has one of its listed values; empty matches all."""
-
-    terms: tuple[tuple[str, frozenset[str | bool]], ...] = ()
-
-    def matches(self, facts: Mapping[str, object]) -> bool:
-        return all(facts.get(name) in allowed for name, allowed in self.terms)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,8 +108,8 @@ class BreachPlan:
     """Actions at the first breach, then again every ``repeat_every`` up to ``max_repeats``."""
 
     id: str
-    first: ActionSet = _spec("actions")
-    repeat: ActionSet | None = _spec("actions", None)
+    first: ActionSet = _spec("table", of="ActionSet")
+    repeat: ActionSet | None = _spec("table", None, of="ActionSet")
     repeat_every: Duration | None = _spec("duration", None)
     max_repeats: int = _spec("int", 0)
 
@@ -139,6 +125,7 @@ class DeadlineSpec:
     optional: bool = _spec("bool", False)  # started only when the situation arises
     on_breach: str = _spec("ref", "default", of="plans")
     resume: str = _spec("ref", ResumeMode.CONTINUE, of="resume")
+    met_on: str = _spec("ref", MetOn.STAGE_END, of="met_on")
 
 
 @dataclass(frozen=True)
@@ -176,10 +163,12 @@ class CallbackRules:
     rating_scale: int = _spec("int", least=1)
     satisfied_from: int = _spec("int", least=1)
     unsolved_is_unsatisfied: bool = _spec("bool")
-    on_unsatisfied: ActionSet = _spec("actions")
+    on_unsatisfied: ActionSet = _spec("table", of="ActionSet")
     max_reopens: int = _spec("int")
-    on_reopen_limit: ActionSet = _spec("actions")
+    on_reopen_limit: ActionSet = _spec("table", of="ActionSet")
     after_reopen_limit: str = _spec("ref", of="stages")
+    attempts: int = _spec("int", least=1)  # survey calls before a seat is asked to call
+    retry_after: Duration = _spec("duration")  # between two unanswered survey calls
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -279,211 +268,35 @@ def parse_policy(text: str, source_name: str) -> Policy:
         found = re.search(r"at line (\d+)", str(exc))
         line = int(found.group(1)) if found else text.count("\n") + 1
         raise PolicyError(source_name, "", line, f"invalid TOML: {exc}") from exc
-    return _Reader(data, text, source_name).policy()
+    return _PolicyReader(data, text, source_name).policy()
 
 
-def format_path(path: Path_) -> str:
-    """``("stages", "verify", "name")`` -> ``stages.verify.name``; list indexes in brackets."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
-
-
-class Locator:
-    """Finds the line a key path is written on, which tomllib does not report.
-
-    TOML never takes a key back, so the line of a key is the first ``n`` for which the text up
-    to line ``n`` (or the first parseable text after it) already holds the key: a binary search
-    over prefixes finds it whatever quoting, dotted keys or inline tables were used. A missing
-    key is located at its nearest existing parent.
-    """
-
-    def __init__(self, text: str) -> None:
-        self._lines = text.splitlines(keepends=True)
-        self._docs: dict[int, dict[str, Any] | None] = {}
-
-    def _holds(self, count: int, path: Path_) -> tuple[bool, int]:
-        for upto in range(count, len(self._lines) + 1):
-            if upto not in self._docs:
-                try:
-                    self._docs[upto] = tomllib.loads("".join(self._lines[:upto]))
-                except tomllib.TOMLDecodeError:
-                    self._docs[upto] = None
-            node: Any = self._docs[upto]
-            if node is not None:
-                for part in path:
-                    try:
-                        node = node[part]
-                    except (KeyError, IndexError, TypeError):
-                        return False, upto
-                return True, upto
-        return False, len(self._lines)
-
-    def line(self, path: Path_, hint: str | None = None) -> int | None:
-        """The line of ``path``; ``hint`` (the offending value) narrows a multi-line list."""
-        while path and not self._holds(len(self._lines), path)[0]:
-            path = path[:-1]
-        if not path:
-            return None
-        low, high = 1, len(self._lines)
-        while low < high:
-            middle = (low + high) // 2
-            low, high = (low, middle) if self._holds(middle, path)[0] else (middle + 1, high)
-        for number in range(low, self._holds(low, path)[1] + 1) if hint else ():
-            if f'"{hint}"' in self._lines[number - 1] or f"'{hint}'" in self._lines[number - 1]:
-                return number
-        return low
-
-
-_ABSENT: Any = object()
 _TOP = (
     "policy", "calendar", "roles", "escalation", "classes", "levels", "urgencies", "severities",
     "channels", "flags", "demands", "routing", "flow", "stages", "breach_plans", "callback",
     "extension", "appeal", "major",
 )
-_PLANS = ("breach_plans",)
 _WHAT = {
     "roles+tokens": "role ids or tokens", "chain": "roles of the escalation chain",
     "plans": "breach plans", "anchors": "start events", "resume": "resume modes",
-    "units": "units", "stages": "stage ids", "flags": "flag ids", "demands": "demand ids",
-    "roles": "role ids",
+    "met_on": "events", "units": "units", "stages": "stage ids", "flags": "flag ids",
+    "demands": "demand ids", "roles": "role ids",
 }
-_NESTED = {"RepeatRule": RepeatRule, "MajorTrigger": MajorTrigger}
+_NESTED = {"RepeatRule": RepeatRule, "MajorTrigger": MajorTrigger, "ActionSet": ActionSet}
 
 
-class _Reader:
-    """Walks the parsed document; every check knows its key path for the error message."""
+class _PolicyReader(SpecReader):
+    """The policy's own structure: sections, ids defined before they are referred to."""
 
     def __init__(self, data: dict[str, Any], text: str, source: str) -> None:
-        self.data, self.source, self.locator = data, source, Locator(text)
-        self.ids: dict[str, list[str]] = {
-            "resume": list(ResumeMode),
-            "units": list(Unit),
-        }
-
-    def fail(self, path: Path_, problem: str, hint: str | None = None) -> NoReturn:
-        raise PolicyError(self.source, format_path(path), self.locator.line(path, hint), problem)
-
-    def get(self, path: Path_, default: Any = _ABSENT) -> Any:
-        node: Any = self.data
-        for part in path:
-            if isinstance(node, dict) and isinstance(part, str) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                node = node[part]
-            elif default is _ABSENT:
-                self.fail(path, "missing; it is required")
-            else:
-                return default
-        return node
-
-    def typed(self, path: Path_, kind: Any, what: str, default: Any = _ABSENT) -> Any:
-        value = self.get(path, default)
-        if value is default and default is not _ABSENT:
-            return value
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            self.fail(path, f"expected {what}, found {type(value).__name__} {value!r}")
-        return value
-
-    def table(self, path: Path_, keys: Iterable[str] | None = None, default: Any = _ABSENT) -> Any:
-        value = self.typed(path, dict, "a table", default)
-        if keys is not None and isinstance(value, dict):
-            allowed = sorted(keys)
-            for key in value:
-                if key not in allowed:
-                    self.fail((*path, key), f"unknown key; expected one of {', '.join(allowed)}")
-        return value
-
-    def texts(self, path: Path_, default: Any = _ABSENT) -> tuple[str, ...]:
-        value = self.typed(path, list, "a list of strings", default)
-        return tuple(self.typed((*path, i), str, "a string") for i in range(len(value)))
-
-    def ref(self, path: Path_, of: str) -> str:
-        value: str = self.typed(path, str, "a string")
-        if value not in self.ids[of]:
-            options = ", ".join(self.ids[of])
-            what = _WHAT.get(of, f"{of} ids")
-            self.fail(path, f"expected one of the {what} ({options}), found {value!r}", value)
-        return value
-
-    def duration(self, path: Path_, keys_checked: bool = False) -> Duration:
-        if not keys_checked:
-            self.table(path, ("amount", "unit"))
-        amount = self.typed((*path, "amount"), int | float, "a number")
-        unit = Unit(self.ref((*path, "unit"), "units"))
-        if amount < 0 or (unit.whole and amount != int(amount)):
-            whole = "whole " if unit.whole else ""
-            self.fail((*path, "amount"), f"expected a {whole}number >= 0 of {unit}, found {amount}")
-        return Duration(amount, unit)
-
-    def build(self, cls: Any, path: Path_, **given: Any) -> Any:
-        """Read the table at ``path`` into ``cls`` by its fields' specs."""
-        specs = {f.metadata["key"] or f.name: f for f in fields(cls) if "kind" in f.metadata}
-        inline = any(f.metadata["kind"] == "amount_unit" for f in specs.values())
-        self.table(path, [*specs, *(("amount", "unit") if inline else ())])
-        values = dict(given)
-        for key, spec in specs.items():
-            default = _ABSENT if spec.default is MISSING else spec.default
-            sub = path if spec.metadata["kind"] == "amount_unit" else (*path, key)
-            if self.get(sub, default) is default and default is not _ABSENT:
-                values[spec.name] = default
-            else:
-                values[spec.name] = self.value(spec.metadata, sub)
-        return cls(**values)
-
-    def value(self, meta: Mapping[str, Any], path: Path_) -> Any:
-        kind, of = meta["kind"], meta["of"]
-        if kind == "text":
-            return self.typed(path, str, "a string")
-        if kind == "bool":
-            return self.typed(path, bool, "true or false")
-        if kind in ("int", "number"):
-            what = "a whole number" if kind == "int" else "a number"
-            value = self.typed(path, int if kind == "int" else int | float, what)
-            if value < meta["least"]:
-                self.fail(path, f"expected {what} >= {meta['least']}, found {value}")
-            return value
-        if kind == "texts":
-            return self.texts(path)
-        if kind == "ref":
-            return self.ref(path, of)
-        if kind == "refs":
-            return tuple(self.ref((*path, i), of) for i in range(len(self.texts(path))))
-        if kind in ("duration", "amount_unit"):
-            return self.duration(path, kind == "amount_unit")
-        if kind == "actions":
-            return self.build(ActionSet, path)
-        if kind == "table":
-            return self.build(_NESTED[of], path)
-        if kind == "tables":
-            items = self.typed(path, list, "a list of tables")
-            return tuple(self.build(_NESTED[of], (*path, i)) for i in range(len(items)))
-        return getattr(self, kind)(path)
-
-    def entries(self, path: Path_, cls: Any = Entry) -> Mapping[str, Any]:
-        table = self.table(path)
-        if not table:
-            self.fail(path, "expected at least one entry")
-        return MappingProxyType({key: self.build(cls, (*path, key), id=key) for key in table})
-
-    def when(self, path: Path_) -> Condition:
-        terms = []
-        for name, value in self.table(path, CONDITION_FIELDS).items():
-            sub: Path_ = (*path, name)
-            if name in ("complex", "online"):
-                allowed: set[str | bool] = {self.typed(sub, bool, "true or false")}
-            elif isinstance(value, list):
-                allowed = {self.ref((*sub, i), name) for i in range(len(self.texts(sub)))}
-            else:
-                allowed = {self.ref(sub, name)}
-            terms.append((name, frozenset(allowed)))
-        return Condition(tuple(terms))
+        super().__init__(data, text, source, _NESTED, _WHAT)
+        self.ids["resume"] = list(ResumeMode)
+        self.ids["met_on"] = list(MetOn)
 
     def policy(self) -> Policy:
         self.table((), _TOP)
         self.table(("policy",), ("name",))
-        roles = self.entries(("roles",))
+        roles = self.entries(("roles",), Entry)
         self.ids["roles"] = list(roles)
         self.ids["roles+tokens"] = [*roles, *ROLE_TOKENS]
         self.table(("escalation",), ("chain",))
@@ -498,9 +311,10 @@ class _Reader:
             found[section] = self.entries((section,), Channel if section == "channels" else Entry)
             self.ids[field_name] = list(found[section])
         self.ids["stages"] = list(self.table(("stages",)))
-        plans = MappingProxyType(
-            {p: self.build(BreachPlan, ("breach_plans", p), id=p) for p in self.table(_PLANS)}
-        )
+        plans = MappingProxyType({
+            p: self.build(BreachPlan, ("breach_plans", p), id=p)
+            for p in self.table(("breach_plans",))
+        })
         self.ids["plans"] = list(plans)
         for plan in plans.values():
             if plan.repeat is not None and plan.repeat_every is None:

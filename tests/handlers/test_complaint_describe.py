@@ -79,8 +79,9 @@ def test_another_profile_with_entered_years_is_described() -> None:
 def test_the_complaint_core_imports_no_framework() -> None:
     code = (
         "import sys\n"
-        "import handlers.calendar, handlers.describe, handlers.escalation\n"
-        "import handlers.policy, handlers.sla\n"
+        "import handlers.calendar, handlers.calendar_settings, handlers.describe\n"
+        "import handlers.escalation, handlers.extensions, handlers.major\n"
+        "import handlers.policy, handlers.policy_reader, handlers.sla\n"
         "loaded = {name.split('.')[0] for name in sys.modules}\n"
         "print(sorted(loaded & {'flask', 'sqlalchemy', 'twilio', 'redis', 'rq'}))\n"
     )

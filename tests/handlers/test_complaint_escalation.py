@@ -12,20 +12,17 @@ from handlers.escalation import (
     Classification,
     ClassificationError,
     ComplaintState,
-    EarlierComplaint,
-    MajorAssessment,
     TrackedClock,
     after_callback,
-    assess_major,
     clocks_for,
     deadline_rules,
     due_breaches,
     open_complaint,
     resolve_routing,
-    review_appeal,
-    review_extension,
     start_optional,
 )
+from handlers.extensions import review_appeal, review_extension
+from handlers.major import EarlierComplaint, MajorAssessment, assess_major
 from handlers.policy import load_default_policy
 from handlers.sla import Deadline, Duration, SlaClock, Unit
 

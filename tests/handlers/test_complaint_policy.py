@@ -109,6 +109,8 @@ on_unsatisfied = { reopen = true }
 max_reopens = 1
 on_reopen_limit = { notify = ["director"] }
 after_reopen_limit = "archive"
+attempts = 2
+retry_after = { amount = 1, unit = "working_days" }
 
 [extension]
 allowed = false

@@ -1,0 +1,118 @@
+"""Twilio webhooks of the call-back survey call: thin views over ``handlers.survey``.
+
+``/complaints/survey`` is the call's URL (answered), ``/complaints/survey/answer`` takes the
+key pressed, ``/complaints/survey/status`` the call's final status. Each names its attempt
+in the query string (``callback=<id>``), which Twilio signs with the rest of the URL.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from callcenter.services import services
+from callcenter.webhooks import twilio_webhook, twiml_response
+from handlers import context, survey
+from ivr import twiml
+from ivr.context import ivr_config, public_url
+from ivr.flow import spell_digits
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("complaint_voice", __name__)
+
+_REPLIES = {
+    survey.Reply.THANKS: "survey_thanks",
+    survey.Reply.SORRY: "survey_sorry",
+    survey.Reply.NO_RATING: "survey_no_rating",
+    survey.Reply.GOODBYE: "survey_goodbye",
+}
+
+
+def _number(name: str, maximum: int) -> int:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) <= 12 and int(raw) <= maximum else 0
+
+
+def _call_sid() -> str:
+    sid = request.form.get("CallSid", "")[:64]
+    return sid if sid.isalnum() else ""
+
+
+def _ask(callback_id: int, try_number: int, intro: list[str]) -> Response:
+    prompts = ivr_config().prompts
+    action = public_url("/complaints/survey/answer", callback=str(callback_id),
+                        attempt=str(try_number))
+    spoken = [*(prompts.get(key) for key in intro), prompts.get("survey_menu")]
+    return twiml_response(twiml.menu(spoken, prompts.voice, action, speech=False))
+
+
+def _say_and_end(key: str) -> Response:
+    prompts = ivr_config().prompts
+    return twiml_response(twiml.speak_and_hang_up([prompts.get(key)], prompts.voice))
+
+
+@bp.post("/complaints/survey")
+@twilio_webhook
+def answered() -> Response:
+    """The caller picked up: who we are, the complaint's result, the rating question."""
+    svc, policy = services(), context.complaint_policy()
+    callback_id = _number("callback", 2**62)
+    with svc.database.session() as session:
+        opening = survey.answered(session, callback_id, _call_sid(), svc.now(), policy,
+                                  context.working_calendar(session))
+    if opening is None:
+        return _say_and_end("survey_goodbye")
+    prompts = ivr_config().prompts
+    action = public_url("/complaints/survey/answer", callback=str(callback_id), attempt="1")
+    spoken = [
+        prompts.get("survey_intro", number=spell_digits(opening.number)),
+        prompts.get("survey_result", result=opening.result),
+        prompts.get("survey_menu"),
+    ]
+    return twiml_response(twiml.menu(spoken, prompts.voice, action, speech=False))
+
+
+@bp.post("/complaints/survey/answer")
+@twilio_webhook
+def rated() -> Response:
+    """A key (or silence, when the Gather timed out into its Redirect)."""
+    svc, policy = services(), context.complaint_policy()
+    callback_id = _number("callback", 2**62)
+    try_number = max(1, _number("attempt", 99))
+    digits = request.form.get("Digits", "")[:4]
+    with svc.database.session() as session:
+        reply = survey.rate(session, callback_id, digits, try_number, svc.now(), policy,
+                            context.working_calendar(session))
+    if reply is survey.Reply.ASK_AGAIN:
+        return _ask(callback_id, try_number + 1, ["reprompt"])
+    return _say_and_end(_REPLIES[reply])
+
+
+@bp.post("/complaints/survey/status")
+@twilio_webhook
+def status() -> Response:
+    svc, policy = services(), context.complaint_policy()
+    callback_id = _number("callback", 2**62)
+    call_status = request.form.get("CallStatus", "")[:16]
+    with svc.database.session() as session:
+        survey.call_ended(session, callback_id, _call_sid(), call_status, svc.now(), policy,
+                          context.working_calendar(session))
+    return twiml_response(twiml.empty())
+
+
+def survey_error(error: Exception) -> Response | HTTPException:
+    """No survey webhook answers 5xx: the caller hears an apology, a seat will call."""
+    if isinstance(error, HTTPException):
+        return error
+    log.exception("survey webhook %s failed", request.path)
+    return _say_and_end("survey_error")
+
+
+bp.register_error_handler(Exception, survey_error)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
