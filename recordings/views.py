@@ -1,19 +1,45 @@
-"""The recording status callback webhook."""
+"""The recording status callback webhook: ``POST /recordings/status``.
+
+Query parameters (part of the URL Twilio signs, so they cannot be forged): ``kind``
+(``voicemail`` or ``conversation``), ``seat`` (the seat that took the call) and ``call``
+(the customer's call SID, when the recorded leg is another one, such as the seat's).
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
 from flask import Blueprint, Flask, Response, request
-from sqlalchemy import select
 
 from callcenter.services import services
 from callcenter.webhooks import twilio_webhook, twiml_response
 from ivr import twiml
-from ivr.models import Call
 from ivr.views import webhook_error
+from recordings import api
 from recordings.callbacks import RecordingFacts, apply_status
+from recordings.capture import CALL_SID, SEAT_ID
+from recordings.jobs import enqueue_download_quietly
 from recordings.models import RecordingKind
 
+log = logging.getLogger(__name__)
+
 bp = Blueprint("recordings", __name__)
+
+
+def _int_form(name: str, maximum: int) -> int | None:
+    raw = request.form.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) <= 7 and int(raw) <= maximum else None
+
+
+def _start_time() -> datetime | None:
+    raw = request.form.get("RecordingStartTime", "")
+    try:
+        moment = parsedate_to_datetime(raw) if raw else None
+    except (TypeError, ValueError):
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 @bp.post("/recordings/status")
@@ -21,26 +47,35 @@ bp = Blueprint("recordings", __name__)
 def status() -> Response:
     form = request.form
     sid = form.get("RecordingSid", "")[:64]
-    call_sid = form.get("CallSid", "")[:64]
-    if not (sid.isalnum() and call_sid.isalnum()):
+    leg_sid = form.get("CallSid", "")[:64]
+    if not (sid.isalnum() and leg_sid.isalnum()):
         return Response("RecordingSid and CallSid are required\n", status=400,
                         mimetype="text/plain")
     try:
         kind = RecordingKind(request.args.get("kind", RecordingKind.CONVERSATION))
     except ValueError:
         kind = RecordingKind.CONVERSATION
-    raw_duration = form.get("RecordingDuration", "")
+    seat = request.args.get("seat", "")
+    customer_call = request.args.get("call", "")
+    call_sid = customer_call if CALL_SID.match(customer_call) else leg_sid
     svc = services()
     with svc.database.session() as session:
-        call = session.scalar(select(Call).where(Call.call_sid == call_sid))
-        apply_status(session, RecordingFacts(
+        outcome = apply_status(session, RecordingFacts(
             recording_sid=sid,
             call_sid=call_sid,
+            leg_call_sid=leg_sid,
             status=form.get("RecordingStatus", "completed")[:16],
             url=form.get("RecordingUrl", "")[:512],
-            duration=int(raw_duration) if raw_duration.isdigit() else None,
-            caller_number=call.from_number if call else "",
+            duration=_int_form("RecordingDuration", 7 * 24 * 3600),
+            seat_id=seat if SEAT_ID.match(seat) else None,
+            channels=_int_form("RecordingChannels", 8),
+            source=form.get("RecordingSource", "")[:32],
+            started_at=_start_time(),
+            error_code=form.get("ErrorCode", "")[:16],
         ), kind, svc.now())
+        recording_id = outcome.recording.id
+    if outcome.completed_now:
+        enqueue_download_quietly(svc, recording_id)
     return twiml_response(twiml.empty())
 
 
@@ -49,3 +84,4 @@ bp.register_error_handler(Exception, webhook_error)
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    api.init_app(app)
