@@ -21,10 +21,7 @@ from ivr.lookup_guard import LookupGuard
 from ivr.menu import QUEUE_SKILLS, Action, CallerInput, Menu, Node, Skill, Step
 from ivr.models import StatusLookup
 from ivr.prompts import Prompt, Prompts
-from queues import holding
-
-DEFAULT_PRIORITY = {Skill.INQUIRY: 1, Skill.REPAIR: 2, Skill.COMPLAINT: 3}
-OPEN_COMPLAINT_PRIORITY_BONUS = 2
+from queues import entry as queue_entry
 
 
 @dataclass
@@ -145,21 +142,15 @@ def _give_up(ctx: CallContext, node: Node) -> VoiceResponse:
 
 
 def _enter_queue(ctx: CallContext, skill: Skill, intro: list[Prompt]) -> VoiceResponse:
-    priority = DEFAULT_PRIORITY[skill]
-    if complaint_lookup.has_open_complaint(ctx.session, ctx.facts.from_number):
-        priority += OPEN_COMPLAINT_PRIORITY_BONUS
+    """On hold in the skill's queue, with the priority the routing rules give the caller;
+    the routing (a worker) offers the call to a seat as soon as one can take it."""
     if ctx.persisted:
         calls.ensure_call(ctx.session, ctx.facts, after_hours=not ctx.is_open, now=ctx.now)
-        holding.enter_queue(ctx.session, call_sid=ctx.facts.call_sid,
-                            caller_number=ctx.facts.from_number, skill=skill.value,
-                            priority=priority, now=ctx.now)
+        queue_entry.enter(ctx.session, call_sid=ctx.facts.call_sid,
+                          caller_number=ctx.facts.from_number, skill=skill.value, now=ctx.now)
         calls.set_outcome(ctx.session, ctx.facts.call_sid, f"queued:{skill.value}")
     prompts = [*intro, ctx.p("queue_entered", skill_name=ctx.prompts.skill_name(skill))]
-    return twiml.enqueue(
-        prompts, ctx.prompts.voice, holding.queue_name(skill.value),
-        wait_url=ctx.url("/queue/wait", skill=skill.value),
-        action_url=ctx.url("/queue/left", skill=skill.value),
-    )
+    return queue_entry.hold_twiml(ctx, skill.value, prompts)
 
 
 def _voicemail(ctx: CallContext, intro: list[Prompt]) -> VoiceResponse:
@@ -264,7 +255,7 @@ def call_ended(session: Session, facts: calls.CallFacts, duration: int | None,
     """Twilio's status callback: close the record; a caller still on hold abandoned."""
     calls.close_call(session, facts, duration, now)
     if facts.status in ("completed", "busy", "no-answer", "failed", "canceled"):
-        holding.leave_queue(session, facts.call_sid, "hangup", now)
+        queue_entry.caller_hung_up(session, facts.call_sid, now)
 
 
 def overflow_to_voicemail(ctx: CallContext) -> VoiceResponse:

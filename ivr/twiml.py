@@ -136,6 +136,66 @@ def hold(prompts: Sequence[Prompt], voice: Voice, music_url: str) -> VoiceRespon
     return response
 
 
+HOLD_CHOICE_TIMEOUT_SECONDS = 5
+SEAT_NOUNS = ("client", "number", "sip")
+
+
+def hold_turn(
+    prompts: Sequence[Prompt], voice: Voice, music_url: str, music_plays: int, next_url: str,
+    *, choice: Sequence[Prompt] = (), choice_url: str = "",
+) -> VoiceResponse:
+    """One turn of the hold loop (a waitUrl document): announcements, then optionally a
+    one-key choice (no key: the caller keeps waiting), music, and back to the loop.
+
+    The Redirect to ``next_url`` (which carries the loop's state) keeps Twilio from
+    re-requesting the bare waitUrl; Twilio adds the queue figures (QueueTime...) to it.
+    """
+    response = speak(prompts, voice)
+    if choice:
+        gather = response.gather(action=choice_url, method="POST", num_digits=1,
+                                 timeout=HOLD_CHOICE_TIMEOUT_SECONDS, input="dtmf")
+        for prompt in choice:
+            _speak(gather, prompt, voice)
+    if music_url:
+        response.play(music_url, loop=max(1, music_plays))
+    else:
+        response.pause(length=20)
+    response.redirect(next_url, method="POST")
+    return response
+
+
+def leave_queue() -> VoiceResponse:
+    """Leave the hold queue: Twilio then requests the <Enqueue> action (QueueResult=leave)."""
+    response = VoiceResponse()
+    response.leave()
+    return response
+
+
+def dial_seat(
+    kind: str, address: str, *, ring_timeout: int, action_url: str, answered_url: str,
+    recording_status_url: str,
+) -> VoiceResponse:
+    """Ring a seat (``kind`` client, number or sip) and connect the caller when it answers.
+
+    The conversation is recorded from the answer, caller and seat on separate channels.
+    The noun's status callback reports the answer at once (``answered_url``); the Dial
+    action (``action_url``) runs when the seat hangs up, does not answer within
+    ``ring_timeout`` seconds, is busy, or the call fails.
+    """
+    if kind not in SEAT_NOUNS:
+        raise ValueError(f"a seat is dialled as one of {SEAT_NOUNS}, not {kind!r}")
+    response = VoiceResponse()
+    dial = response.dial(
+        action=action_url, method="POST", timeout=ring_timeout,
+        record="record-from-answer-dual", recording_status_callback=recording_status_url,
+        recording_status_callback_method="POST",
+        recording_status_callback_event="in-progress completed absent",
+    )
+    getattr(dial, kind)(address, status_callback=answered_url, status_callback_method="POST",
+                        status_callback_event="answered")
+    return response
+
+
 def empty() -> VoiceResponse:
     """Nothing to do: the answer to callbacks whose TwiML Twilio ignores."""
     return VoiceResponse()

@@ -1,53 +1,115 @@
-"""Webhooks of the hold queue: the waitUrl loop and the <Enqueue> action."""
+"""Webhooks of the hold queue and the seat leg: thin views over ``queues.callflow``.
+
+* ``/queue/wait`` — the <Enqueue> waitUrl: one turn of the hold loop.
+* ``/queue/choice`` — the caller's key at the way-out menu (voicemail, call-back, wait).
+* ``/queue/left`` — the <Enqueue> action: the caller left the queue.
+* ``/queue/connect`` — where the routing redirects a caller to ring a seat.
+* ``/queue/seat-answered`` — the seat leg's status callback (answered).
+* ``/queue/seat-done`` — the <Dial> action: the seat hung up or did not answer.
+
+Query parameters are part of the URL Twilio signs, so they are ours; they are still checked
+before use, and a value we would never have issued falls back to something harmless.
+"""
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Flask, Response, request
 
+from callcenter.services import EXTENSION_KEY as SERVICES_KEY
 from callcenter.services import services
 from callcenter.webhooks import twilio_webhook, twiml_response
-from ivr import flow, twiml
+from ivr import twiml
 from ivr.context import call_context, ivr_config, public_url
 from ivr.views import webhook_error
-from queues import holding
+from queues import api, callflow
+from queues import context as queues_context
+from queues.hold import HoldState
 from queues.music import hold_music_wav
+from queues.seats import SEAT_ID
 
 bp = Blueprint("queues", __name__)
 
 HOLD_MUSIC_PATH = "/media/hold-music.wav"
+_SKILL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_CALL_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
+DEFAULT_SKILL = "inquiry"
 
 
-def _position() -> int:
-    raw = request.form.get("QueuePosition", "")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 0
+def _number(name: str, source: dict[str, str] | None = None) -> int:
+    raw = (source if source is not None else request.form).get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+
+
+def _skill() -> str:
+    skill = request.args.get("skill", "")
+    return skill if _SKILL.match(skill) else DEFAULT_SKILL
+
+
+def _offer() -> tuple[str, int]:
+    seat = request.args.get("seat", "")
+    return (seat if SEAT_ID.match(seat) else ""), _number("seq", request.args)
 
 
 @bp.post("/queue/wait")
 @twilio_webhook
 def wait() -> Response:
-    """One pass of the hold loop: the caller's position, then music. Twilio loops it."""
-    prompts = ivr_config().prompts
-    position = _position()
-    announcement = []
-    if position:
-        announcement.append(prompts.get("queue_position", position=position))
-    music = prompts.get("hold_music").audio_url or public_url(HOLD_MUSIC_PATH)
-    return twiml_response(twiml.hold(announcement, prompts.voice, music))
+    """One turn of the hold loop: position and expected wait when due, then music."""
+    music = ivr_config().prompts.get("hold_music").audio_url or public_url(HOLD_MUSIC_PATH)
+    hold_request = callflow.HoldRequest(
+        skill=_skill(), queue_time=_number("QueueTime"),
+        twilio_position=_number("QueuePosition"), state=HoldState.from_params(request.args))
+    with services().database.session() as session:
+        return twiml_response(callflow.hold_turn(call_context(session), hold_request, music))
+
+
+@bp.post("/queue/choice")
+@twilio_webhook
+def choice() -> Response:
+    digits = request.form.get("Digits", "")[:4]
+    with services().database.session() as session:
+        return twiml_response(callflow.overflow_choice(
+            call_context(session), _skill(), digits, HoldState.from_params(request.args)))
 
 
 @bp.post("/queue/left")
 @twilio_webhook
 def left() -> Response:
-    """The <Enqueue> ended: bridged, hung up, or left the queue (overflow to voicemail)."""
+    """The <Enqueue> ended: redirected to a seat, hung up, or left for voicemail/call-back."""
     result = request.form.get("QueueResult", "")[:32]
     with services().database.session() as session:
-        ctx = call_context(session)
-        if ctx.persisted:
-            holding.leave_queue(session, ctx.facts.call_sid, result, ctx.now)
-            ctx.step("queue_left", outcome=result)
-        if result in ("leave", "queue-full", "error", "system-error"):
-            return twiml_response(flow.overflow_to_voicemail(ctx))
+        return twiml_response(callflow.left(call_context(session), result))
+
+
+@bp.post("/queue/connect")
+@twilio_webhook
+def connect() -> Response:
+    seat_id, seq = _offer()
+    with services().database.session() as session:
+        return twiml_response(callflow.connect(call_context(session), _skill(), seat_id, seq))
+
+
+@bp.post("/queue/seat-answered")
+@twilio_webhook
+def seat_answered() -> Response:
+    seat_id, seq = _offer()
+    call_sid = request.args.get("call", "") or request.form.get("ParentCallSid", "")
+    if seat_id and _CALL_SID.match(call_sid):
+        callflow.seat_answered(call_sid, seat_id, seq, request.form.get("CallStatus", ""))
     return twiml_response(twiml.empty())
+
+
+@bp.post("/queue/seat-done")
+@twilio_webhook
+def seat_done() -> Response:
+    seat_id, seq = _offer()
+    status = request.form.get("DialCallStatus", "")[:16]
+    talked = request.form.get("DialCallDuration", "")
+    with services().database.session() as session:
+        return twiml_response(callflow.seat_done(
+            call_context(session), _skill(), seat_id, seq, status,
+            int(talked) if talked.isdigit() and len(talked) < 8 else None))
 
 
 @bp.get(HOLD_MUSIC_PATH)
@@ -63,4 +125,7 @@ bp.register_error_handler(Exception, webhook_error)
 
 
 def init_app(app: Flask) -> None:
+    settings = app.extensions[SERVICES_KEY].settings
+    queues_context.init_app(app, settings.routing_config_path or None)
     app.register_blueprint(bp)
+    api.init_app(app)

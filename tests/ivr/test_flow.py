@@ -103,7 +103,7 @@ def test_after_hours_greeting_offers_voicemail_and_lookup(twilio, clock) -> None
 
 
 @pytest.mark.parametrize(("digit", "skill", "priority"), [
-    ("1", "inquiry", 1), ("2", "complaint", 3), ("3", "repair", 2)])
+    ("1", "inquiry", 100), ("2", "complaint", 200), ("3", "repair", 150)])
 def test_keys_one_to_three_enter_the_skill_queue(twilio, clock, app_services, digit, skill,  # type: ignore[no-untyped-def]
                                                  priority) -> None:
     action = gather_action(twiml(twilio.post("/voice/incoming", call_params())))
@@ -200,7 +200,7 @@ def test_caller_with_an_open_complaint_hears_it_first(twilio, clock, app_service
     twilio.post(action, call_params(Digits="2"))
     with app_services.database.session() as session:
         queued = session.scalar(select(QueuedCall))
-        assert queued is not None and queued.priority == 5
+        assert queued is not None and queued.priority == 300
     other = twiml(twilio.post("/voice/incoming", call_params(
         CallSid="CA" + "c" * 32, From="+8613900000009")))
     assert "尚未办结的投诉" not in spoken(other)

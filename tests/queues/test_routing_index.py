@@ -344,3 +344,45 @@ def test_dispatch_scope_and_time_are_checked(make_index: IndexFactory) -> None:
         index.dispatch(NOW, queues=["Bad Name"])
     with pytest.raises(TypeError):
         index.dispatch(float(NOW))  # type: ignore[arg-type]
+
+
+def test_offer_taken_back_keeps_the_callers_place_and_the_seats(
+        make_index: IndexFactory) -> None:
+    index = built(make_index, available("s1", idle_s=30, complaint=3), available("s2"))
+    index.set_seat_state("s1", SeatState.BREAK, NOW)
+    index.set_seat_state("s2", SeatState.BREAK, NOW)
+    index.enqueue(call("c0", "complaint", 100, 50), NOW)
+    index.enqueue(call("c1", "complaint", 300, 10), NOW)
+    (offer,) = index.set_seat_state("s1", SeatState.AVAILABLE, NOW - 30_000).offers
+    assert index.offer_held("c1", "s1", offer.seq)
+    assert not index.offer_held("c1", "s1", offer.seq + 1)
+    assert index.retract("c1", "s1", NOW + 5, offer_seq=offer.seq + 1) == 0  # not that offer
+    assert index.retract("c1", "s1", NOW + 5, offer_seq=offer.seq) > 0
+    assert not index.offer_held("c1", "s1", offer.seq)
+    snap = index.snapshot()
+    assert snap.waiting("complaint") == ["c1", "c0"]
+    assert snap.seats["s1"].state is SeatState.AVAILABLE
+    assert snap.seats["s1"].idle_since_ms == NOW - 30_000  # still the longest idle
+    assert index.dispatch(NOW + 6)[0].call_id == "c1"  # no decision until the next one
+    consistent(index)
+
+
+def test_withdraw_takes_out_only_a_waiting_call(make_index: IndexFactory) -> None:
+    index = built(make_index)
+    index.enqueue(call("c1", "complaint"), NOW)
+    index.enqueue(call("c2", "complaint"), NOW)
+    gone = index.withdraw("c1", NOW)
+    assert gone.seq > 0 and gone.was is CallState.WAITING
+    assert index.snapshot().waiting("complaint") == ["c2"]
+    assert index.withdraw("c1", NOW).was is None
+    index.upsert_seat("s1", {"complaint": 3}, NOW)
+    index.set_seat_state("s1", SeatState.AVAILABLE, NOW)
+    stays = index.withdraw("c2", NOW)
+    assert (stays.seq, stays.was) == (0, CallState.OFFERED)
+    consistent(index)
+
+
+def test_rebuild_continues_above_the_given_sequence(make_index: IndexFactory) -> None:
+    index = make_index()
+    assert index.rebuild([], [], NOW, min_seq=5_000).seq == 5_001
+    assert index.rebuild([], [], NOW, min_seq=10).seq == 5_002  # never goes back
