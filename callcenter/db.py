@@ -7,7 +7,9 @@ nothing connects at import time.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+import logging
+import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +17,10 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -87,6 +91,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._pid = os.getpid()
         self.engine = create_db_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -95,6 +100,16 @@ class Database:
         """One unit of work: commits when the block ends, rolls back on an exception."""
         with self.sessionmaker.begin() as session:
             yield session
+
+    def forget_parent_connections(self) -> None:
+        """In a forked child, drop (without closing) the pooled connections of the parent.
+
+        Closing them would close the parent's sockets; using them would interleave two
+        processes on one connection. In the process that created the pool it does nothing.
+        """
+        if os.getpid() != self._pid:
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
 
     @property
     def dialect(self) -> str:
@@ -107,15 +122,17 @@ class Database:
 @functools.cache
 def _insert_ignoring_conflict_statement(dialect: str, table: Any, conflict: tuple[str, ...]) -> Any:
     """Built once per table: a statement without values is compiled once and cached."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects import postgresql, sqlite
 
-        return pg_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
-    raise RuntimeError(f"unsupported database dialect {dialect}")
+    inserts: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in inserts:
+        raise RuntimeError(f"unsupported database dialect {dialect}")
+    insert = inserts[dialect]
+    # RETURNING, not the row count: psycopg reports -1 for an INSERT, so only a returned
+    # key says for certain that this statement inserted the row.
+    return insert(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(
+        *table.primary_key.columns
+    )
 
 
 def insert_ignoring_conflict(
@@ -129,5 +146,33 @@ def insert_ignoring_conflict(
     statement = _insert_ignoring_conflict_statement(
         session.get_bind().dialect.name, table, tuple(conflict_columns)
     )
-    result = session.execute(statement, values)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement, values).first() is not None
+
+
+_AFTER_COMMIT_KEY = "callcenter.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], Any]) -> None:
+    """Run ``action`` once ``session`` has committed its current transaction.
+
+    A job enqueued inside a transaction could run before the rows it reads are committed
+    (a worker picks it up within a millisecond) or for rows a rollback then discards. A
+    failure here (Redis down) is logged, never raised: the rows are committed, and each
+    package's periodic sweep redoes whatever was not enqueued.
+    """
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT_KEY, []):
+        try:
+            action()
+        except Exception:
+            log.exception("work after commit failed; the periodic sweep will redo it")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_rollback(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:
+        session.info.pop(_AFTER_COMMIT_KEY, None)

@@ -7,6 +7,7 @@ data of a deployment on the same machine.
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -18,9 +19,19 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from callcenter import migrate
-from callcenter.localrun import LocalSystem
+from callcenter.localrun import LocalSystem, wait_until
 from callcenter.settings import Settings
-from twilio_standin import CallScript, hangup, press, say, silence, speak, wait
+from twilio_standin import (
+    CallResult,
+    CallScript,
+    SeatBehaviour,
+    hangup,
+    press,
+    say,
+    silence,
+    speak,
+    wait,
+)
 
 DEMO_DATABASE = Path("var/demo.sqlite3")
 DEMO_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -59,15 +70,27 @@ def at_local(settings: Settings, hour: int, minute: int = 0) -> Callable[[], dat
 
 @dataclass
 class Scenario:
+    """One scripted call; ``meanwhile`` is a call placed first that keeps the demo's
+    complaint seat busy while this one comes in."""
+
     title: str
     caller: str
     script: CallScript
     local_time: tuple[int, int] = (10, 30)
+    meanwhile: tuple[str, CallScript] | None = None
 
+
+DEMO_SEAT = "seat-complaint-1"
+DEMO_SEAT_STAFF = "wang.fang"
+# The seat answers after 4 s and talks for 2 minutes; no wrap-up, so the demo moves on.
+DEMO_SEAT_BEHAVIOUR = SeatBehaviour(answer_after=4, talk_for=120)
 
 SCENARIOS = [
-    Scenario("在工作时间来电，按2投诉，进入投诉队列等候", "+8613800000001",
-             CallScript([press("2"), wait(90), hangup()])),
+    Scenario("在工作时间来电，按2投诉，接通空闲的投诉坐席（通话双声道录音）", "+8613800000001",
+             CallScript([press("2"), wait(900)])),
+    Scenario("投诉坐席全忙：第二位投诉来电者等候时听到排队位置和预计等待时间，坐席空闲后接通",
+             "+8613800000006", CallScript([press("2"), wait(900)]),
+             meanwhile=("+8613800000007", CallScript([press("2"), wait(900)]))),
     Scenario("说出“报修”选择菜单", "+8613800000002",
              CallScript([say("我要报修"), wait(30), hangup()])),
     Scenario("一直不按键：两次重新提示后转人工咨询队列", "+8613800000003",
@@ -80,19 +103,86 @@ SCENARIOS = [
 ]
 
 
+def staff_the_floor(system: LocalSystem) -> None:
+    """A complaint seat (坐席) worked by one person, logged in and available."""
+    from queues import seats
+    from queues.jobs import current_router
+    from queues.routing import SeatState
+    from staff.auth import new_token, token_hash
+    from staff.models import Role, Staff
+
+    assert system.app is not None
+    with system.services.database.session() as session:
+        session.add(Staff(id=DEMO_SEAT_STAFF, name="王芳", role=Role.SEAT,
+                          token_hash=token_hash(new_token())))
+    with system.app.app_context():
+        router = current_router()
+        seats.create_seat(router, seat_id=DEMO_SEAT, name="王芳", reach=f"client:{DEMO_SEAT}",
+                          skills={"complaint": 3, "inquiry": 2}, staff_id=DEMO_SEAT_STAFF,
+                          wrap_up_seconds=0)
+        seats.set_state(router, system.services, DEMO_SEAT, SeatState.AVAILABLE)
+    system.standin.seats[f"client:{DEMO_SEAT}"] = DEMO_SEAT_BEHAVIOUR
+
+
+def wait_for_workers(system: LocalSystem, count: int, timeout: float = 30.0) -> bool:
+    """Until the worker processes have started (registered with RQ)."""
+    from rq import Worker
+
+    return wait_until(lambda: Worker.count(connection=system.services.redis) >= count,
+                      timeout=timeout, interval=0.05)
+
+
+def seat_is_talking(system: LocalSystem) -> bool:
+    from queues.models import Seat
+
+    with system.services.database.session() as session:
+        seat = session.get(Seat, DEMO_SEAT)
+        return seat is not None and seat.state == "on_call"
+
+
+def _report(result: CallResult) -> int:
+    click.echo(result.render())
+    if result.ok:
+        return 0
+    click.echo(f"!!! call failed: {result.error}", err=True)
+    return 1
+
+
 def run_scenarios(system: LocalSystem, scenarios: list[Scenario]) -> int:
     failures = 0
     for number, scenario in enumerate(scenarios, start=1):
         system.set_clock(at_local(system.settings, *scenario.local_time))
         hour, minute = scenario.local_time
         click.echo(f"\n=== 通话 {number}: {scenario.title}  (模拟当地时间 {hour:02d}:{minute:02d})")
+        first = None
+        if scenario.meanwhile is not None:
+            caller, script = scenario.meanwhile
+            first = system.standin.start_call(from_=caller, to="+864001234567", script=script)
+            if not wait_until(lambda: seat_is_talking(system), timeout=30):
+                click.echo("!!! the first caller was never put through to the seat", err=True)
+                failures += 1
         result = system.standin.call(from_=scenario.caller, to="+864001234567",
                                      script=scenario.script, timeout=120)
-        click.echo(result.render())
-        if not result.ok:
-            failures += 1
-            click.echo(f"!!! call failed: {result.error}", err=True)
+        if first is not None:
+            click.echo("--- 先接通坐席的来电：")
+            failures += _report(first.wait(120))
+            click.echo(f"--- 坐席通话时打进的来电 ({scenario.caller})：")
+        failures += _report(result)
     return failures
+
+
+def print_figures(system: LocalSystem) -> None:
+    """The live figures, as ``ivr queues`` prints them."""
+    from callcenter.services import system_clock
+    from queues.commands import figures_text
+    from queues.context import routing_config
+
+    assert system.app is not None
+    system.set_clock(system_clock)  # the workers' clock: the figures compare their times
+    click.echo("\n=== 队列与坐席实时数据 (ivr queues; real seconds: the calls ran "
+               f"{1 / system.standin.settings.time_scale:.0f} times faster)")
+    with system.app.app_context(), system.services.database.session() as session:
+        click.echo(figures_text(session, routing_config(), system.services.now()))
 
 
 @click.command("demo")
@@ -110,9 +200,50 @@ def demo_command(time_scale: float) -> None:
     with LocalSystem(settings, workers=1, time_scale=time_scale) as system:
         click.echo(f"web service: {system.local_url} (public {system.settings.public_base_url}), "
                    f"Twilio stand-in: {system.standin.base_url}, 1 RQ worker")
+        staff_the_floor(system)
+        if not wait_for_workers(system, 1):
+            click.echo("the RQ worker did not start", err=True)
+            sys.exit(1)
+        click.echo(f"seat {DEMO_SEAT} (complaint:3, inquiry:2) is logged in and available")
         failures = run_scenarios(system, SCENARIOS)
-    click.echo(f"\n{len(SCENARIOS)} calls, {failures} failed")
+        print_figures(system)
+        failures += complaint_story(system)
+        failures += verify_recordings(system)
+    click.echo(f"\n{len(SCENARIOS)} calls and the complaint story, {failures} failed")
     sys.exit(1 if failures else 0)
+
+
+def complaint_story(system: LocalSystem) -> int:
+    """The complaint from call to archive; the seat is on a break so the caller holds while
+    the seat's colleague registers it (as in a busy hour)."""
+    from callcenter.demo_complaint import run_complaint_story
+    from queues import seats
+    from queues.jobs import current_router
+    from queues.routing import SeatState
+
+    assert system.app is not None
+    with system.app.app_context():
+        seats.set_state(current_router(), system.services, DEMO_SEAT, SeatState.BREAK)
+    local = system.settings.zone
+    monday = datetime(2026, 11, 23, 10, 30, tzinfo=local)
+    return run_complaint_story(system, monday, lambda moment: system.set_clock(lambda: moment))
+
+
+def verify_recordings(system: LocalSystem) -> int:
+    """Every recording of the demo downloaded, hashed, stored, and re-verified."""
+    from recordings.integrity import wait_for_downloads
+
+    click.echo("\n=== 录音证据：下载、哈希、存储、校验 (ivr recordings verify)")
+    if not wait_for_downloads(system.services.database, 60):
+        click.echo("!!! some recordings were not downloaded in time", err=True)
+        return 1
+    verify = subprocess.run(
+        [sys.executable, "-m", "callcenter.cli", "recordings", "verify", "--require-complete",
+         "-v"], env=system.worker_env(), capture_output=True, text=True, check=False)
+    click.echo(verify.stdout.rstrip())
+    if verify.returncode:
+        click.echo(verify.stderr.rstrip(), err=True)
+    return 1 if verify.returncode else 0
 
 
 def parse_script(text: str) -> CallScript:

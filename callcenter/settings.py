@@ -73,6 +73,7 @@ class Settings:
     lookup_lockout_seconds: int = 900
     secret_key: str = "dev-only-not-secret"
     policy_path: str = ""
+    routing_config_path: str = ""
     recordings_storage: str = "local"
     recordings_s3_bucket: str = ""
     recordings_s3_endpoint_url: str = ""
@@ -97,6 +98,7 @@ class Settings:
         "lookup_lockout_seconds": "LOOKUP_LOCKOUT_SECONDS",
         "secret_key": "SECRET_KEY",
         "policy_path": "POLICY_PATH",
+        "routing_config_path": "ROUTING_CONFIG_PATH",
         "recordings_storage": "RECORDINGS_STORAGE",
         "recordings_s3_bucket": "RECORDINGS_S3_BUCKET",
         "recordings_s3_endpoint_url": "RECORDINGS_S3_ENDPOINT_URL",
