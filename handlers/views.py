@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 
 from callcenter.services import services
 from handlers import (
@@ -37,7 +36,12 @@ from handlers.models import Complaint
 from handlers.policy import Policy
 from handlers.trail import Actor
 from ivr.context import ivr_config
-from staff.auth import ApiError, api_error, current_staff, json_body, require_staff
+from staff.auth import (
+    current_staff,
+    json_body,
+    register_api_errors,
+    require_staff,
+)
 from staff.models import Staff
 
 log = logging.getLogger(__name__)
@@ -328,19 +332,10 @@ def complaint_error(error: ComplaintError) -> tuple[Response, int]:
     return jsonify({"error": error.message, **error.details}), error.status
 
 
-def http_error(error: HTTPException) -> tuple[Response, int]:
-    return jsonify({"error": error.description or error.name}), error.code or 500
 
 
-def unexpected_error(error: Exception) -> tuple[Response, int]:
-    log.exception("complaint API %s %s failed", request.method, request.path)
-    return jsonify({"error": "internal error; the request was not applied"}), 500
-
-
-bp.register_error_handler(ApiError, api_error)
 bp.register_error_handler(ComplaintError, complaint_error)
-bp.register_error_handler(HTTPException, http_error)
-bp.register_error_handler(Exception, unexpected_error)
+register_api_errors(bp)
 
 def init_app(app: Flask) -> None:
     from callcenter.services import EXTENSION_KEY

@@ -19,7 +19,6 @@ import logging
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from redis.exceptions import RedisError
-from werkzeug.exceptions import HTTPException
 
 from callcenter.services import services
 from queues import figures, seats
@@ -28,7 +27,13 @@ from queues.index import RoutingIndexError
 from queues.jobs import current_router
 from queues.routing import SeatState
 from queues.seats import SeatError
-from staff.auth import ApiError, api_error, current_staff, json_body, require_staff
+from staff.auth import (
+    ApiError,
+    current_staff,
+    json_body,
+    register_api_errors,
+    require_staff,
+)
 from staff.models import Role
 
 log = logging.getLogger(__name__)
@@ -126,9 +131,6 @@ def _seat_error(error: SeatError) -> tuple[Response, int]:
     return jsonify({"error": error.message}), error.status
 
 
-def _http_error(error: HTTPException) -> tuple[Response, int]:
-    return jsonify({"error": error.description or error.name}), error.code or 400
-
 
 def _unavailable(error: Exception) -> tuple[Response, int]:
     log.error("seat API %s %s: routing store unreachable: %s", request.method, request.path,
@@ -136,17 +138,11 @@ def _unavailable(error: Exception) -> tuple[Response, int]:
     return jsonify({"error": "the routing store is unreachable; try again shortly"}), 503
 
 
-def _unexpected(error: Exception) -> tuple[Response, int]:
-    log.exception("seat API %s %s failed", request.method, request.path)
-    return jsonify({"error": "internal error; the request may not have been applied"}), 500
 
-
-bp.register_error_handler(ApiError, api_error)
 bp.register_error_handler(SeatError, _seat_error)
-bp.register_error_handler(HTTPException, _http_error)
 bp.register_error_handler(RedisError, _unavailable)
 bp.register_error_handler(RoutingIndexError, _unavailable)
-bp.register_error_handler(Exception, _unexpected)
+register_api_errors(bp)
 
 
 def init_app(app: Flask) -> None:

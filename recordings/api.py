@@ -18,14 +18,20 @@ from collections.abc import Iterable
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
 
 from callcenter.services import services
 from recordings import access, capture
 from recordings.links import recording_summary
 from recordings.models import MediaState, Recording, RecordingAccess
 from recordings.storage import StorageError, content_type, storage_for
-from staff.auth import ApiError, api_error, current_staff, json_body, require_staff
+from staff.auth import (
+    ApiError,
+    api_error,
+    current_staff,
+    json_body,
+    register_api_errors,
+    require_staff,
+)
 from staff.models import Role
 
 log = logging.getLogger(__name__)
@@ -169,18 +175,9 @@ def api_error_response(error: ApiError) -> Response:
     return body
 
 
-def _http_error(error: HTTPException) -> tuple[Response, int]:
-    return jsonify({"error": error.description}), error.code or 400
 
 
-def _unexpected(error: Exception) -> tuple[Response, int]:
-    log.exception("recordings API %s failed", request.path)
-    return jsonify({"error": "the service cannot answer now; try again"}), 503
-
-
-bp.register_error_handler(ApiError, api_error)
-bp.register_error_handler(HTTPException, _http_error)
-bp.register_error_handler(Exception, _unexpected)
+register_api_errors(bp, unexpected_status=503)
 
 
 def init_app(app: Flask) -> None:

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from callcenter.services import services
 from staff.models import Role, Staff
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -86,3 +90,23 @@ def json_body() -> dict[str, Any]:
 
 def api_error(error: ApiError) -> tuple[Response, int]:
     return jsonify({"error": error.message}), error.status
+
+
+def register_api_errors(bp: Blueprint, *, unexpected_status: int = 500) -> None:
+    """JSON answers for every error of a JSON API blueprint: never an HTML error page.
+
+    Register a blueprint's own domain errors before calling this; Flask picks the most
+    specific handler, so they still win over the catch-all here.
+    """
+
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        return jsonify({"error": error.description or error.name}), error.code or 400
+
+    def unexpected(error: Exception) -> tuple[Response, int]:
+        log.exception("API %s %s failed", request.method, request.path)
+        return jsonify({"error": "internal error; the request may not have been applied, "
+                                 "try again"}), unexpected_status
+
+    bp.register_error_handler(ApiError, api_error)
+    bp.register_error_handler(HTTPException, http_error)
+    bp.register_error_handler(Exception, unexpected)
