@@ -4,6 +4,7 @@ and the way out after the maximum wait."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -213,3 +214,53 @@ def test_after_the_maximum_wait_the_caller_leaves_a_voicemail(floor: LocalSystem
     with floor.services.database.session() as session:
         task = session.scalar(select(CallbackTask))
     assert task is not None and task.reason == "voicemail" and task.has_message
+
+
+def test_routed_complaint_call_ends_as_verified_evidence_of_its_complaint(
+        floor: LocalSystem) -> None:
+    """The real path: menu → routing → recorded seat leg → complaint registered during the
+    call through the API → recording downloaded, hashed, attached, and verified."""
+    import requests
+
+    from recordings.links import evidence_list
+    from recordings.models import MediaState
+    from staff.auth import token_hash
+    from staff.models import Role, Staff
+
+    with floor.services.database.session() as session:
+        session.add(Staff(id="s777", name="王芳", role=Role.SEAT, token_hash=token_hash("t777")))
+    add_seat(floor, "seat-7", SeatBehaviour(answer_after=2, talk_for=60))
+    handle = floor.standin.start_call("+8613800000077", "+864001234567", COMPLAINT_CALL)
+
+    def recording() -> Recording | None:
+        with floor.services.database.session() as session:
+            return session.scalar(select(Recording).where(Recording.call_sid == handle.sid))
+
+    assert wait_until(lambda: recording() is not None, timeout=30)  # the seat answered
+    made = requests.post(f"{floor.local_url}/api/complaints", timeout=30,
+                         headers={"Authorization": "Bearer t777"}, json={
+                             "call_sid": handle.sid, "contact_name": "陈先生",
+                             "subject": "宽带多扣月费", "description": "11月账单多扣30元",
+                             "demands": ["refund"], "class": "class_1", "level": "L1",
+                             "urgency": "normal"})
+    assert made.status_code == 201, made.text
+    result = handle.wait(120)
+    assert result.ok and dialled(result) == ["client:seat-7"], result.render()
+
+    def stored() -> bool:
+        found = recording()
+        return found is not None and found.media_state == MediaState.STORED
+
+    assert wait_until(stored, timeout=60)
+    kept = recording()
+    assert kept is not None and kept.seat_id == "seat-7" and kept.channels == 2
+    original = floor.standin.recording(kept.recording_sid).wav_bytes()
+    with floor.services.database.session() as session:
+        [evidence] = evidence_list(session, kept.complaint_id)
+    assert kept.complaint_id is not None
+    assert evidence["sha256"] == kept.sha256 == hashlib.sha256(original).hexdigest()
+    assert floor.app is not None
+    verified = floor.app.test_cli_runner().invoke(
+        args=["recordings", "verify", "--require-complete", "--verbose"])
+    assert verified.exit_code == 0, verified.output
+    assert f"{kept.recording_sid}  ok" in verified.output
