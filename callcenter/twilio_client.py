@@ -19,14 +19,10 @@ class RedirectedHttpClient(TwilioHttpClient):
 
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         super().__init__(timeout=timeout)
-        target = urlsplit(base_url)
-        self._scheme, self._netloc = target.scheme, target.netloc
+        self.base_url = base_url
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        parts = urlsplit(url)
-        if parts.hostname and parts.hostname.endswith("twilio.com"):
-            url = urlunsplit((self._scheme, self._netloc, parts.path, parts.query, ""))
-        return super().request(method, url, *args, **kwargs)
+        return super().request(method, twilio_host_url(self.base_url, url), *args, **kwargs)
 
 
 def make_twilio_client(account_sid: str, auth_token: str, api_base_url: str = "") -> Client:

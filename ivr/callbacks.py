@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.db import insert_ignoring_conflict
@@ -32,9 +31,3 @@ def create_callback_task(
     }, ["call_sid"])
     return due
 
-
-def open_callback_tasks(session: Session) -> list[CallbackTask]:
-    return list(session.scalars(
-        select(CallbackTask).where(CallbackTask.status == CallbackStatus.OPEN)
-        .order_by(CallbackTask.due_at, CallbackTask.id)
-    ))

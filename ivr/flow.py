@@ -144,8 +144,7 @@ def _give_up(ctx: CallContext, node: Node) -> VoiceResponse:
 def _enter_queue(ctx: CallContext, skill: Skill, intro: list[Prompt]) -> VoiceResponse:
     """On hold in the skill's queue, with the priority the routing rules give the caller;
     the routing (a worker) offers the call to a seat as soon as one can take it."""
-    if ctx.persisted:
-        calls.ensure_call(ctx.session, ctx.facts, after_hours=not ctx.is_open, now=ctx.now)
+    if ctx.persisted:  # the call record exists: every path here records its step first
         queue_entry.enter(ctx.session, call_sid=ctx.facts.call_sid,
                           caller_number=ctx.facts.from_number, skill=skill.value, now=ctx.now)
         calls.set_outcome(ctx.session, ctx.facts.call_sid, f"queued:{skill.value}")

@@ -126,16 +126,6 @@ def speak_and_redirect(prompts: Sequence[Prompt], voice: Voice, url: str) -> Voi
     return response
 
 
-def hold(prompts: Sequence[Prompt], voice: Voice, music_url: str) -> VoiceResponse:
-    """One pass of the hold loop (the waitUrl document): an announcement, then music."""
-    response = speak(prompts, voice)
-    if music_url:
-        response.play(music_url)
-    else:
-        response.pause(length=20)
-    return response
-
-
 HOLD_CHOICE_TIMEOUT_SECONDS = 5
 SEAT_NOUNS = ("client", "number", "sip")
 
