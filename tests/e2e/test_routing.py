@@ -124,10 +124,10 @@ def test_seat_that_does_not_answer_is_missed_and_the_call_goes_to_the_next(
     rang_for = ringing[0].at - result.events(EventKind.DIAL)[0].at
     assert rang_for == pytest.approx(20, abs=1)  # the queue's ring timeout
     assert wait_until(lambda: seat_state(floor, "seat-a") == "missed")
-    with floor.services.database.session() as session:
-        row = session.scalar(select(QueuedCall))
-        assert row is not None
-        assert (row.status, row.seat_id, row.missed_offers) == ("completed", "seat-b", 1)
+    # The end of the conversation is written by the worker's job, after the call ends.
+    assert wait_until(lambda: queued(floor, result.sid).status == "completed")
+    row = queued(floor, result.sid)
+    assert (row.status, row.seat_id, row.missed_offers) == ("completed", "seat-b", 1)
     consistent(floor)
 
 
@@ -160,6 +160,7 @@ def test_callers_hear_their_position_while_all_seats_are_busy(floor: LocalSystem
     assert "第2位" in said(third)  # behind the second caller, who came first
     assert "预计还需等待约" in said(third)  # from the first call's handling time
     assert [dialled(result) for result in results] == [["client:seat-1"]] * 3
+    assert wait_until(lambda: all(queued(floor, r.sid).status == "completed" for r in results))
     answered = [queued(floor, result.sid).answered_at for result in results]
     times = [moment for moment in answered if moment is not None]
     assert len(times) == 3 and times == sorted(times)  # served in the order they came
