@@ -6,6 +6,7 @@ from flask import Flask, Response
 
 from callcenter.services import EXTENSION_KEY, Services
 from callcenter.settings import Settings
+from callcenter.webhooks import WebhookRequest
 
 MAX_REQUEST_BYTES = 1024 * 1024
 
@@ -24,7 +25,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings.check_for_start()
 
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
+    app.request_class = WebhookRequest
+    # No SECRET_KEY: the service keeps no cookie sessions (staff use bearer tokens), and
+    # without one Flask opens no signed-cookie session on every webhook.
+    app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     services = Services.create(settings)
     app.extensions[EXTENSION_KEY] = services
 

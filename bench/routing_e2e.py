@@ -135,7 +135,8 @@ def main() -> None:
     redis.flushdb()
     settings = Settings(environment="development", database_url=database_url,
                         redis_url=args.redis_url, business_hours="00:00-23:59",
-                        recordings_dir=f"{tmp.name}/recordings")
+                        recordings_dir=f"{tmp.name}/recordings",
+                        call_journal_dir=f"{tmp.name}/journal")
     watch = Stopwatch()
     try:
         with LocalSystem(settings, workers=args.workers, time_scale=0.002,

@@ -10,7 +10,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,21 @@ class Database:
         """One unit of work: commits when the block ends, rolls back on an exception."""
         with self.sessionmaker.begin() as session:
             yield session
+
+    @contextmanager
+    def session_on_demand(self) -> Iterator[Callable[[], Session]]:
+        """``session()`` for work that may not need the database: the unit of work begins at
+        the first call of the yielded function (a webhook that only journals never connects).
+        """
+        with ExitStack() as stack:
+            opened: list[Session] = []
+
+            def get() -> Session:
+                if not opened:
+                    opened.append(stack.enter_context(self.session()))
+                return opened[0]
+
+            yield get
 
     def forget_parent_connections(self) -> None:
         """In a forked child, drop (without closing) the pooled connections of the parent.

@@ -7,6 +7,7 @@ data of a deployment on the same machine.
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from twilio_standin import (
 )
 
 DEMO_DATABASE = Path("var/demo.sqlite3")
+DEMO_JOURNAL = Path("var/demo-journal")
 DEMO_REDIS_URL = "redis://127.0.0.1:6379/15"
 REDIS_HELP = (
     "Redis is not reachable at {url}.\n"
@@ -56,8 +58,10 @@ def redis_is_up(url: str) -> bool:
 def demo_settings(base: Settings) -> Settings:
     DEMO_DATABASE.parent.mkdir(parents=True, exist_ok=True)
     DEMO_DATABASE.unlink(missing_ok=True)
+    shutil.rmtree(DEMO_JOURNAL, ignore_errors=True)  # lines of an earlier demo's calls
     return replace(base, environment="development", database_url=f"sqlite:///{DEMO_DATABASE}",
-                   redis_url=DEMO_REDIS_URL, recordings_dir="var/demo-recordings")
+                   redis_url=DEMO_REDIS_URL, recordings_dir="var/demo-recordings",
+                   call_journal_dir=str(DEMO_JOURNAL))
 
 
 def at_local(settings: Settings, hour: int, minute: int = 0) -> Callable[[], datetime]:

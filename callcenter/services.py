@@ -18,6 +18,7 @@ from twilio.rest import Client
 from callcenter.db import Database
 from callcenter.settings import Settings
 from callcenter.twilio_client import make_twilio_client
+from callcenter.upkeep import Upkeep
 
 EXTENSION_KEY = "callcenter"
 
@@ -28,15 +29,18 @@ def system_clock() -> datetime:
 
 @dataclass
 class Services:
-    """Settings plus lazily connected database, Redis, RQ queues and Twilio client."""
+    """Settings plus lazily connected database, Redis, RQ queues and Twilio client, and the
+    web process's upkeep thread."""
 
     settings: Settings
     database: Database
+    upkeep: Upkeep
     clock: Callable[[], datetime] = field(default=system_clock)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
-        return cls(settings=settings, database=Database(settings.database_url))
+        return cls(settings=settings, database=Database(settings.database_url),
+                   upkeep=Upkeep(settings.upkeep_interval_ms / 1000))
 
     @cached_property
     def redis(self) -> Redis:
@@ -57,6 +61,7 @@ class Services:
         return self.clock()
 
     def close(self) -> None:
+        self.upkeep.stop()
         self.database.dispose()
         if "redis" in self.__dict__:
             self.redis.close()

@@ -79,6 +79,8 @@ class Settings:
     recordings_s3_endpoint_url: str = ""
     recordings_delete_from_provider: bool = False
     recordings_retention_days: int = 3650
+    call_journal_dir: str = str(DEFAULT_DATA_DIR / "journal")
+    upkeep_interval_ms: int = 200
 
     ENV_NAMES = {
         "environment": "APP_ENV",
@@ -104,6 +106,8 @@ class Settings:
         "recordings_s3_endpoint_url": "RECORDINGS_S3_ENDPOINT_URL",
         "recordings_delete_from_provider": "RECORDINGS_DELETE_FROM_PROVIDER",
         "recordings_retention_days": "RECORDINGS_RETENTION_DAYS",
+        "call_journal_dir": "CALL_JOURNAL_DIR",
+        "upkeep_interval_ms": "UPKEEP_INTERVAL_MS",
     }
 
     @classmethod
@@ -150,6 +154,10 @@ class Settings:
             )
         if self.recordings_storage == "s3" and not self.recordings_s3_bucket:
             raise SettingsError("RECORDINGS_S3_BUCKET must be set when RECORDINGS_STORAGE=s3")
+        if not 10 <= self.upkeep_interval_ms <= 60_000:
+            raise SettingsError(
+                f"UPKEEP_INTERVAL_MS must be between 10 and 60000, got {self.upkeep_interval_ms}"
+            )
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"REDIS_URL must be a redis:// address, got {self.redis_url!r}")
 
@@ -186,4 +194,8 @@ class Settings:
 
     def public_url(self, path: str) -> str:
         """The absolute address Twilio uses for ``path`` (webhooks, callbacks, media)."""
-        return self.public_base_url.rstrip("/") + "/" + path.lstrip("/")
+        return join_url(self.public_base_url, path)
+
+
+def join_url(base: str, path: str) -> str:
+    return base.rstrip("/") + "/" + path.lstrip("/")

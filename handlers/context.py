@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from handlers.calendar import WorkingCalendar
 from handlers.calendar_store import load_calendar
 from handlers.policy import DEFAULT_POLICY_PATH, Policy, load_policy
+from handlers.repeat_callers import RepeatCallers
 
 EXTENSION_KEY = "complaints"
 
@@ -21,15 +22,27 @@ EXTENSION_KEY = "complaints"
 @dataclass(frozen=True)
 class ComplaintConfig:
     policy: Policy
+    repeat_callers: RepeatCallers
 
 
 def init_app(app: Flask, policy_path: str) -> None:
-    app.extensions[EXTENSION_KEY] = ComplaintConfig(load_policy(policy_path or DEFAULT_POLICY_PATH))
+    from callcenter.services import EXTENSION_KEY as SERVICES_KEY
+
+    svc = app.extensions[SERVICES_KEY]
+    repeat = RepeatCallers(svc.database, lambda: svc.redis)
+    svc.upkeep.add("complaint caller numbers", repeat.refresh)
+    app.extensions[EXTENSION_KEY] = ComplaintConfig(
+        load_policy(policy_path or DEFAULT_POLICY_PATH), repeat)
 
 
 def complaint_policy() -> Policy:
     config: ComplaintConfig = current_app.extensions[EXTENSION_KEY]
     return config.policy
+
+
+def repeat_callers() -> RepeatCallers:
+    config: ComplaintConfig = current_app.extensions[EXTENSION_KEY]
+    return config.repeat_callers
 
 
 def working_calendar(session: Session) -> WorkingCalendar:

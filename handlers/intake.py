@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from handlers import clocks, evidence, majors, notify, trail, wording, workflow
 from handlers.calendar import WorkingCalendar
+from handlers.context import repeat_callers
 from handlers.errors import InvalidRequest
 from handlers.escalation import open_complaint
 from handlers.forms import CLASSIFICATION, NewComplaint
@@ -66,6 +67,8 @@ def register(session: Session, new: NewComplaint, staff: Staff, *, now: datetime
     fields: dict[str, Any] = {"channel": DEFAULT_CHANNEL, "severity": "", "complex": False,
                               "flags": [], "demands": [], **new.fields}
     if new.call_sid:
+        # The call's latest steps may still be in this process's call journal.
+        ivr_config().journal.ship()
         call = session.scalar(select(Call).where(Call.call_sid == new.call_sid))
         if call is None:
             raise InvalidRequest(f"call_sid: no call {new.call_sid} has reached the hotline")
@@ -82,6 +85,7 @@ def register(session: Session, new: NewComplaint, staff: Staff, *, now: datetime
         raise InvalidRequest(str(exc)) from None
     session.add(complaint)
     session.flush()
+    repeat_callers().number_added(session, complaint.caller_number)
     actor = Actor.of(staff)
     holder = staff.id if staff.role == opening.role else None
     workflow.assign(session, complaint, opening.role, holder, "registered", now)
@@ -139,6 +143,8 @@ def correct(session: Session, complaint: Complaint, staff: Staff, changes: dict[
         return
     for key, value in changes.items():
         setattr(complaint, key, value)
+    if "caller_number" in changed:
+        repeat_callers().number_added(session, complaint.caller_number)
     classification = clocks.classification_of(complaint)
     try:
         classification.facts(policy)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from handlers import clocks, notify, survey_attempts, trail
 from handlers.calendar import WorkingCalendar
+from handlers.context import repeat_callers
 from handlers.errors import Conflict, InvalidRequest, NotFound
 from handlers.escalation import (
     CallbackDecision,
@@ -91,6 +92,8 @@ def enter_stage(session: Session, complaint: Complaint, stage: str, *, actor: Ac
     """Leave the current stage (its deadlines are met) and enter ``stage``."""
     previous = complaint.stage
     complaint.stage = stage
+    if previous == policy.flow.archive and stage != previous:
+        repeat_callers().number_added(session, complaint.caller_number)
     running = clocks.running(session, complaint.id)
     clocks.meet(session, complaint, policy,
                 [r for r in running if r.stage == previous and r.met_on == MetOn.STAGE_END], now)

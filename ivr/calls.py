@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import TextClause, select, text, update
 from sqlalchemy.orm import Session
 
 from callcenter.db import insert_ignoring_conflict
@@ -54,23 +55,71 @@ def ensure_call(session: Session, facts: CallFacts, *, after_hours: bool, now: d
     }, ["call_sid"])
 
 
-def record_step(
-    session: Session, call_sid: str, request_key: str, node: str, caller_input: str,
-    outcome: str, now: datetime,
-) -> bool:
-    """Append one step to the call's path; a retried webhook (same key) adds nothing."""
-    return insert_ignoring_conflict(session, CallStep.__table__, {
-        "call_sid": call_sid,
-        "request_key": request_key,
-        "at": now,
-        "node": node[:32],
-        "caller_input": caller_input[:64],
-        "outcome": outcome[:64],
-    }, ["call_sid", "request_key"])
+# The journal's lines (``ivr.journal.StepLine``: JSON arrays) taken apart by the database:
+# a batch of hundreds is two statements, with no per-row work in Python. A line that is not
+# a version-1 line with a well-formed time fails the batch (a failing cast; SQLite's json()
+# of a non-JSON text), and the journal then ships the good lines without it.
+_LINES = {
+    "postgresql": """
+        SELECT value ->> 1 AS call_sid, value ->> 2 AS request_key,
+               CAST(CASE WHEN value ->> 0 = '1' THEN (value ->> 3) || '+00'
+                         ELSE 'not a journal line' END AS timestamptz) AS at,
+               value ->> 4 AS node,
+               value ->> 5 AS caller_input, value ->> 6 AS outcome,
+               value ->> 7 AS from_number, value ->> 8 AS to_number,
+               value ->> 9 AS direction, CAST(value ->> 10 AS boolean) AS after_hours
+        FROM jsonb_array_elements(CAST(:batch AS jsonb)) AS lines(value)""",
+    "sqlite": """
+        SELECT value ->> 1 AS call_sid, value ->> 2 AS request_key,
+               CASE WHEN value ->> 0 = 1 AND length(value ->> 3) = 26
+                         AND datetime(value ->> 3) IS NOT NULL THEN value ->> 3
+                    ELSE json('not a journal line: ' || value) END AS at,
+               value ->> 4 AS node, value ->> 5 AS caller_input, value ->> 6 AS outcome,
+               value ->> 7 AS from_number, value ->> 8 AS to_number,
+               value ->> 9 AS direction, value ->> 10 AS after_hours
+        FROM json_each(:batch)""",
+}
+# Each call's record is opened by its earliest step; a record opened earlier by a later
+# webhook (one that needed it at once) takes the earlier start.
+_OPEN_CALLS = """
+    WITH lines AS ({lines}),
+    firsts AS (SELECT *, row_number() OVER (PARTITION BY call_sid ORDER BY at) AS n
+               FROM lines)
+    INSERT INTO calls (call_sid, from_number, to_number, direction, status, after_hours,
+                       started_at, outcome)
+    SELECT call_sid, from_number, to_number, direction, 'in-progress', after_hours, at, ''
+    FROM firsts WHERE n = 1
+    ON CONFLICT (call_sid) DO UPDATE
+        SET started_at = excluded.started_at, after_hours = excluded.after_hours
+        WHERE calls.started_at > excluded.started_at"""
+# A step already written (a retried webhook, a line shipped twice) is not written again.
+_ADD_STEPS = """
+    WITH lines AS ({lines})
+    INSERT INTO call_steps (call_sid, request_key, at, node, caller_input, outcome)
+    SELECT call_sid, request_key, at, node, caller_input, outcome FROM lines WHERE true
+    ON CONFLICT (call_sid, request_key) DO NOTHING"""
 
 
-def set_outcome(session: Session, call_sid: str, outcome: str) -> None:
-    session.execute(update(Call).where(Call.call_sid == call_sid).values(outcome=outcome[:32]))
+@functools.cache
+def _journal_statements(dialect: str) -> tuple[TextClause, TextClause]:
+    lines = _LINES[dialect]
+    return text(_OPEN_CALLS.format(lines=lines)), text(_ADD_STEPS.format(lines=lines))
+
+
+def record_steps(session: Session, batch: bytes) -> None:
+    """Write a batch of steps shipped from the call journal (a JSON array of its lines)."""
+    open_calls, add_steps = _journal_statements(session.get_bind().dialect.name)
+    document = batch.decode()
+    session.execute(open_calls, {"batch": document})
+    session.execute(add_steps, {"batch": document})
+
+
+def set_outcome(session: Session, facts: CallFacts, outcome: str, *, after_hours: bool,
+                now: datetime) -> None:
+    """Written at once (not journaled): routing and reports read the outcome right after."""
+    ensure_call(session, facts, after_hours=after_hours, now=now)
+    session.execute(
+        update(Call).where(Call.call_sid == facts.call_sid).values(outcome=outcome[:32]))
 
 
 def close_call(
@@ -94,7 +143,8 @@ def close_call(
 
 def call_path(session: Session, call_sid: str) -> list[CallStep]:
     return list(session.scalars(
-        select(CallStep).where(CallStep.call_sid == call_sid).order_by(CallStep.id)
+        select(CallStep).where(CallStep.call_sid == call_sid)
+        .order_by(CallStep.at, CallStep.id)
     ))
 
 

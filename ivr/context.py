@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request
 from sqlalchemy.orm import Session
 
+from callcenter.db import Database
+from callcenter.services import EXTENSION_KEY as SERVICES_KEY
 from callcenter.services import services
-from callcenter.settings import Settings
+from callcenter.settings import Settings, join_url
 from callcenter.webhooks import request_key
+from handlers.context import repeat_callers
+from ivr import calls
 from ivr.calls import CallFacts
 from ivr.flow import CallContext
 from ivr.hours import BusinessHours
+from ivr.journal import CallJournal
 from ivr.lookup_guard import LookupGuard
 from ivr.menu import Menu
 from ivr.prompts import Prompts, load_prompts
@@ -23,22 +31,34 @@ EXTENSION_KEY = "ivr"
 
 @dataclass(frozen=True)
 class IvrConfig:
-    """Loaded once per app: the prompts file, the menu tree and the opening hours."""
+    """Loaded once per app: the prompts file, the menu tree, the opening hours, and the
+    journal the calls' paths are written to."""
 
     prompts: Prompts
     menu: Menu
     hours: BusinessHours
     menu_enabled: bool
+    journal: CallJournal
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     opens, closes = settings.opening_hours
+    svc = app.extensions[SERVICES_KEY]
+    journal = CallJournal(settings.call_journal_dir,
+                          apply=lambda lines: _write_steps(svc.database, lines))
+    svc.upkeep.add("call journal", journal.ship)
     app.extensions[EXTENSION_KEY] = IvrConfig(
         prompts=load_prompts(settings.prompts_path or None),
         menu=Menu(),
         hours=BusinessHours(opens, closes, settings.zone),
         menu_enabled=settings.ivr_menu_enabled,
+        journal=journal,
     )
+
+
+def _write_steps(database: Database, batch: bytes) -> None:
+    with database.session() as session:
+        calls.record_steps(session, batch)
 
 
 def ivr_config() -> IvrConfig:
@@ -47,15 +67,37 @@ def ivr_config() -> IvrConfig:
 
 def public_url(path: str, **params: str) -> str:
     """An absolute URL under the public base, as Twilio must be told it."""
+    return absolute_url(services().settings.public_base_url, path, **params)
+
+
+def absolute_url(base: str, path: str, **params: str) -> str:
+    return _absolute_url(base, path, tuple(params.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _absolute_url(base: str, path: str, params: tuple[tuple[str, str], ...]) -> str:
+    # The same few menu URLs are built on every step; urlencode is most of a step's cost.
     query = urlencode(params)
-    return services().settings.public_url(path + (f"?{query}" if query else ""))
+    return join_url(base, path + (f"?{query}" if query else ""))
 
 
-def call_context(session: Session) -> CallContext:
+@contextmanager
+def call_context() -> Iterator[CallContext]:
+    """The context of one webhook. Its database session opens only if the step needs one,
+    and commits when the block ends."""
     config, svc = ivr_config(), services()
+    svc.upkeep.ensure_running()
+    with svc.database.session_on_demand() as open_session:
+        yield _context(config, open_session)
+
+
+def _context(config: IvrConfig, open_session: Callable[[], Session]) -> CallContext:
+    svc = services()
     settings = svc.settings
     return CallContext(
-        session=session,
+        open_session=open_session,
+        journal=config.journal,
+        repeat_callers=repeat_callers(),
         facts=CallFacts.from_form(request.form),
         request_key=request_key(),
         now=svc.now(),
@@ -66,5 +108,5 @@ def call_context(session: Session) -> CallContext:
         guard=LookupGuard(svc.redis, settings.lookup_max_failures,
                           settings.lookup_lockout_seconds),
         pin_secret=settings.secret_key,
-        url=public_url,
+        url=functools.partial(absolute_url, settings.public_base_url),
     )

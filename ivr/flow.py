@@ -6,17 +6,19 @@ function answers with TwiML, whatever the caller did; none raises for caller inp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import VoiceResponse
 
 from handlers import lookup as complaint_lookup
 from handlers.models import Complaint
+from handlers.repeat_callers import RepeatCallers
 from ivr import callbacks, calls, twiml
 from ivr.hours import BusinessHours
+from ivr.journal import CallJournal, StepLine
 from ivr.lookup_guard import LookupGuard
 from ivr.menu import QUEUE_SKILLS, Action, CallerInput, Menu, Node, Skill, Step
 from ivr.models import StatusLookup
@@ -28,7 +30,9 @@ from queues import entry as queue_entry
 class CallContext:
     """Everything one webhook needs, gathered by the view."""
 
-    session: Session
+    open_session: Callable[[], Session]
+    journal: CallJournal
+    repeat_callers: RepeatCallers
     facts: calls.CallFacts
     request_key: str
     now: datetime
@@ -41,6 +45,11 @@ class CallContext:
     url: Callable[..., str]
 
     @property
+    def session(self) -> Session:
+        """The webhook's unit of work, begun on first use: most menu steps never need it."""
+        return self.open_session()
+
+    @functools.cached_property
     def is_open(self) -> bool:
         return self.hours.is_open(self.now)
 
@@ -52,16 +61,28 @@ class CallContext:
         return self.prompts.get(key, **values)
 
     def step(self, node: str, caller_input: str = "", outcome: str = "") -> None:
+        """Add a step to the call's path, through the journal (see ``ivr.journal``)."""
         if self.persisted:
-            calls.ensure_call(self.session, self.facts, after_hours=not self.is_open, now=self.now)
-            calls.record_step(self.session, self.facts.call_sid, self.request_key, node,
-                              caller_input, outcome, self.now)
+            facts = self.facts
+            self.journal.append(StepLine(
+                facts.call_sid, self.request_key, self.now, node, caller_input, outcome,
+                facts.from_number, facts.to_number, facts.direction, not self.is_open))
+
+    def set_outcome(self, outcome: str) -> None:
+        if self.persisted:
+            calls.set_outcome(self.session, self.facts, outcome, after_hours=not self.is_open,
+                              now=self.now)
+
+    def caller_has_open_complaint(self) -> bool:
+        number = self.facts.from_number
+        return bool(number) and self.repeat_callers.might_have_open_complaint(number) \
+            and complaint_lookup.has_open_complaint(self.session, number)
 
     def menu_url(self, node: Node, attempt: int = 1, **extra: str) -> str:
         return self.url("/ivr/menu", node=node.value, attempt=str(attempt), **extra)
 
 
-def incoming(ctx: CallContext) -> VoiceResponse:
+def incoming(ctx: CallContext) -> twiml.Document:
     """The first answer to a call: greeting, then the menu (or straight to a queue)."""
     entry = ctx.menu.entry(ctx.is_open)
     ctx.step("incoming", outcome=entry.value)
@@ -72,13 +93,13 @@ def incoming(ctx: CallContext) -> VoiceResponse:
         opens, closes = ctx.hours.opens, ctx.hours.closes
         intro = [ctx.p("after_hours", opens=opens.strftime("%H:%M"),
                        closes=closes.strftime("%H:%M"))]
-    if complaint_lookup.has_open_complaint(ctx.session, ctx.facts.from_number):
+    if ctx.caller_has_open_complaint():
         intro.append(ctx.p("open_complaint_notice"))
     return _play(ctx, entry, 1, intro)
 
 
 def _play(ctx: CallContext, node: Node, attempt: int, intro: list[Prompt] | None = None,
-          **extra: str) -> VoiceResponse:
+          **extra: str) -> twiml.Document:
     prompts = list(intro or [])
     menu_prompt = {
         Node.MAIN: "main_menu", Node.AFTER_HOURS: "after_hours_menu",
@@ -93,7 +114,7 @@ def _play(ctx: CallContext, node: Node, attempt: int, intro: list[Prompt] | None
 
 
 def answer(ctx: CallContext, node: Node, attempt: int, caller: CallerInput,
-           complaint_number: str = "") -> VoiceResponse:
+           complaint_number: str = "") -> twiml.Document:
     """The caller answered (or did not answer) the menu ``node``."""
     step = ctx.menu.decide(node, attempt, caller)
     ctx.step(node.value, caller.describe(), _describe(step))
@@ -116,7 +137,7 @@ def _describe(step: Step) -> str:
     return "reprompt" if step.reprompt else step.kind
 
 
-def _act(ctx: CallContext, step: Step) -> VoiceResponse:
+def _act(ctx: CallContext, step: Step) -> twiml.Document:
     action = step.action
     if action in QUEUE_SKILLS:
         skill = QUEUE_SKILLS[action]  # type: ignore[index]
@@ -132,7 +153,7 @@ def _act(ctx: CallContext, step: Step) -> VoiceResponse:
     return _play(ctx, ctx.menu.entry(ctx.is_open), 1)  # Action.BACK
 
 
-def _give_up(ctx: CallContext, node: Node) -> VoiceResponse:
+def _give_up(ctx: CallContext, node: Node) -> twiml.Document:
     """Too many failed tries: never a dead end — a seat in hours, voicemail after hours."""
     if node in (Node.LOOKUP_MENU, Node.LOOKUP_NUMBER, Node.LOOKUP_PIN):
         return _play(ctx, ctx.menu.entry(ctx.is_open), 1)
@@ -141,20 +162,19 @@ def _give_up(ctx: CallContext, node: Node) -> VoiceResponse:
     return _voicemail(ctx, [ctx.p("give_up_to_voicemail")])
 
 
-def _enter_queue(ctx: CallContext, skill: Skill, intro: list[Prompt]) -> VoiceResponse:
+def _enter_queue(ctx: CallContext, skill: Skill, intro: list[Prompt]) -> twiml.Document:
     """On hold in the skill's queue, with the priority the routing rules give the caller;
     the routing (a worker) offers the call to a seat as soon as one can take it."""
     if ctx.persisted:  # the call record exists: every path here records its step first
         queue_entry.enter(ctx.session, call_sid=ctx.facts.call_sid,
                           caller_number=ctx.facts.from_number, skill=skill.value, now=ctx.now)
-        calls.set_outcome(ctx.session, ctx.facts.call_sid, f"queued:{skill.value}")
+        ctx.set_outcome(f"queued:{skill.value}")
     prompts = [*intro, ctx.p("queue_entered", skill_name=ctx.prompts.skill_name(skill))]
     return queue_entry.hold_twiml(ctx, skill.value, prompts)
 
 
-def _voicemail(ctx: CallContext, intro: list[Prompt]) -> VoiceResponse:
-    if ctx.persisted:
-        calls.set_outcome(ctx.session, ctx.facts.call_sid, "voicemail")
+def _voicemail(ctx: CallContext, intro: list[Prompt]) -> twiml.Document:
+    ctx.set_outcome("voicemail")
     return twiml.voicemail(
         [*intro, ctx.p("voicemail_instructions")], ctx.prompts.voice,
         action_url=ctx.url("/ivr/voicemail"),
@@ -174,7 +194,7 @@ def _status_prompts(ctx: CallContext, complaint: Complaint) -> list[Prompt]:
                   stage_text=stage_sentence(ctx.prompts, complaint, ctx.hours))]
 
 
-def _lookup_by_caller(ctx: CallContext) -> VoiceResponse:
+def _lookup_by_caller(ctx: CallContext) -> twiml.Document:
     found = complaint_lookup.complaints_for_caller(ctx.session, ctx.facts.from_number)
     _log_lookup(ctx, "caller_id", "", f"found:{len(found)}")
     if not found:
@@ -186,7 +206,7 @@ def _lookup_by_caller(ctx: CallContext) -> VoiceResponse:
     return _play(ctx, Node.LOOKUP_MENU, 1, intro)
 
 
-def _lookup_by_number(ctx: CallContext, complaint_number: str, pin: str) -> VoiceResponse:
+def _lookup_by_number(ctx: CallContext, complaint_number: str, pin: str) -> twiml.Document:
     caller = ctx.facts.from_number
     if ctx.guard.caller_locked(caller):
         _log_lookup(ctx, "number", complaint_number, "locked")
@@ -221,18 +241,18 @@ def stage_sentence(prompts: Prompts, complaint: Complaint,
 
 
 def voicemail_done(ctx: CallContext, recording_sid: str, duration: int | None,
-                   digits: str) -> VoiceResponse:
+                   digits: str) -> twiml.Document:
     """The Record verb ended: keep a call-back task either way, thank or apologise."""
     has_message = bool(recording_sid) and (duration or 0) > 0
     ctx.step("voicemail", f"seconds:{duration or 0}", "message" if has_message else "empty")
     if ctx.persisted:
+        ctx.journal.ship()  # the task keeps the menu path: this process's steps go in first
         due = callbacks.create_callback_task(
             ctx.session, call_sid=ctx.facts.call_sid, caller_number=ctx.facts.from_number,
             reason="voicemail" if has_message else "voicemail_empty",
             recording_sid=recording_sid if has_message else None,
             has_message=has_message, hours=ctx.hours, now=ctx.now)
-        calls.set_outcome(ctx.session, ctx.facts.call_sid,
-                          "voicemail" if has_message else "voicemail_empty")
+        ctx.set_outcome("voicemail" if has_message else "voicemail_empty")
     else:
         due = ctx.hours.next_opening(ctx.now)
     if not has_message:
@@ -243,20 +263,24 @@ def voicemail_done(ctx: CallContext, recording_sid: str, duration: int | None,
                                    ctx.prompts.voice)
 
 
-def fallback(ctx: CallContext) -> VoiceResponse:
+def fallback(ctx: CallContext) -> twiml.Document:
     """Twilio could not use our primary answer: apologise and take a message."""
     ctx.step("fallback", outcome="voicemail")
     return _voicemail(ctx, [ctx.p("sorry_error")])
 
 
-def call_ended(session: Session, facts: calls.CallFacts, duration: int | None,
-               now: datetime) -> None:
-    """Twilio's status callback: close the record; a caller still on hold abandoned."""
-    calls.close_call(session, facts, duration, now)
-    if facts.status in ("completed", "busy", "no-answer", "failed", "canceled"):
-        queue_entry.caller_hung_up(session, facts.call_sid, now)
+def call_ended(ctx: CallContext, duration: int | None) -> None:
+    """Twilio's status callback: close the record; a caller still on hold abandoned.
+
+    The journal is shipped first (before the session writes: SQLite has one writer), so
+    that a call served by one process ends with its whole path in the database.
+    """
+    ctx.journal.ship()
+    calls.close_call(ctx.session, ctx.facts, duration, ctx.now)
+    if ctx.facts.status in ("completed", "busy", "no-answer", "failed", "canceled"):
+        queue_entry.caller_hung_up(ctx.session, ctx.facts.call_sid, ctx.now)
 
 
-def overflow_to_voicemail(ctx: CallContext) -> VoiceResponse:
+def overflow_to_voicemail(ctx: CallContext) -> twiml.Document:
     """The caller left the hold queue (waited too long, or the queue failed): take a message."""
     return _voicemail(ctx, [ctx.p("give_up_to_voicemail")])

@@ -52,7 +52,7 @@ class Call(Base):
     outcome: Mapped[str] = mapped_column(String(32), default="")
 
     steps: Mapped[list[CallStep]] = relationship(
-        back_populates="call", order_by="CallStep.id", cascade="all, delete-orphan"
+        back_populates="call", order_by="[CallStep.at, CallStep.id]", cascade="all, delete-orphan"
     )
 
 

@@ -43,7 +43,7 @@ class Prompts:
     def get(self, key: str, **values: object) -> Prompt:
         """The prompt ``key`` with its ``{placeholders}`` filled from ``values``."""
         prompt = self.prompts[key]
-        if prompt.audio_url:
+        if prompt.audio_url or not values:
             return prompt
         return Prompt(text=prompt.text.format_map(_Defaulting(values)))
 

@@ -6,6 +6,7 @@ Flask, no database; the views decide what to say, these decide how Twilio is tol
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -16,6 +17,9 @@ MENU_TIMEOUT_SECONDS = 6
 KEYED_ENTRY_TIMEOUT_SECONDS = 10
 VOICEMAIL_MAX_SECONDS = 120
 VOICEMAIL_SILENCE_SECONDS = 5
+
+Document = VoiceResponse | str
+"""A TwiML answer: built for this request, or rendered once and reused (menus)."""
 
 
 def _speak(parent: VoiceResponse | Gather, prompt: Prompt, voice: Voice) -> None:
@@ -34,40 +38,39 @@ def speak(prompts: Sequence[Prompt], voice: Voice) -> VoiceResponse:
 
 def menu(
     prompts: Sequence[Prompt], voice: Voice, action_url: str, *, speech: bool = True
-) -> VoiceResponse:
+) -> str:
     """A one-key menu; no answer falls through to a Redirect to the same action.
 
     Twilio continues with the next verb when a Gather times out, so the Redirect is what
     brings a silent caller back to ``decide`` instead of ending the call.
     """
+    return _gather(tuple(prompts), voice, action_url, speech, 1, "", MENU_TIMEOUT_SECONDS)
+
+
+def keyed_entry(prompts: Sequence[Prompt], voice: Voice, action_url: str) -> str:
+    """Several digits ended by '#', for a complaint number or a PIN."""
+    return _gather(tuple(prompts), voice, action_url, True, 0, "#",
+                   KEYED_ENTRY_TIMEOUT_SECONDS)
+
+
+@functools.lru_cache(maxsize=4096)
+def _gather(prompts: tuple[Prompt, ...], voice: Voice, action_url: str, speech: bool,
+            num_digits: int, finish_on_key: str, timeout: int) -> str:
+    """Rendered once per distinct document: a handful of menus answer most webhooks, and
+    building the XML costs more than everything else a menu step does."""
     response = VoiceResponse()
     gather = response.gather(
         action=action_url,
         method="POST",
-        num_digits=1,
-        timeout=MENU_TIMEOUT_SECONDS,
+        timeout=timeout,
+        **({"num_digits": num_digits} if num_digits else {}),
+        **({"finish_on_key": finish_on_key} if finish_on_key else {}),
         **_speech_options(voice, speech),
     )
     for prompt in prompts:
         _speak(gather, prompt, voice)
     response.redirect(action_url, method="POST")
-    return response
-
-
-def keyed_entry(prompts: Sequence[Prompt], voice: Voice, action_url: str) -> VoiceResponse:
-    """Several digits ended by '#', for a complaint number or a PIN."""
-    response = VoiceResponse()
-    gather = response.gather(
-        action=action_url,
-        method="POST",
-        finish_on_key="#",
-        timeout=KEYED_ENTRY_TIMEOUT_SECONDS,
-        **_speech_options(voice, True),
-    )
-    for prompt in prompts:
-        _speak(gather, prompt, voice)
-    response.redirect(action_url, method="POST")
-    return response
+    return str(response)
 
 
 def _speech_options(voice: Voice, speech: bool) -> dict[str, str]:

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from callcenter.services import services
 from callcenter.webhooks import twilio_webhook, twiml_response
-from ivr import calls, flow, twiml
+from ivr import flow, twiml
 from ivr.context import call_context, ivr_config
 from ivr.menu import CallerInput, Node
 
@@ -18,16 +18,16 @@ log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__)
 
 
-def _int_param(name: str, default: int, maximum: int) -> int:
-    raw = request.values.get(name, "")
+def _int_param(name: str, default: int, maximum: int, *, in_url: bool = False) -> int:
+    raw = (request.args if in_url else request.form).get(name, "")
     return int(raw) if raw.isdigit() and len(raw) <= 6 and int(raw) <= maximum else default
 
 
 @bp.post("/voice/incoming")
 @twilio_webhook
 def incoming() -> Response:
-    with services().database.session() as session:
-        return twiml_response(flow.incoming(call_context(session)))
+    with call_context() as ctx:
+        return twiml_response(flow.incoming(ctx))
 
 
 @bp.post("/ivr/menu")
@@ -37,10 +37,9 @@ def menu_answer() -> Response:
         node = Node(request.args.get("node", ""))
     except ValueError:
         node = None
-    attempt = _int_param("attempt", 1, 99)
+    attempt = _int_param("attempt", 1, 99, in_url=True)
     caller = CallerInput.from_webhook(request.form.get("Digits"), request.form.get("SpeechResult"))
-    with services().database.session() as session:
-        ctx = call_context(session)
+    with call_context() as ctx:
         if node is None:  # a URL we never issued: start the menu again rather than fail
             return twiml_response(flow.incoming(ctx))
         number = "".join(ch for ch in request.args.get("number", "") if ch.isdigit())[:16]
@@ -52,20 +51,18 @@ def menu_answer() -> Response:
 def voicemail() -> Response:
     recording_sid = request.form.get("RecordingSid", "")[:64]
     duration = _int_param("RecordingDuration", 0, 24 * 3600)
-    with services().database.session() as session:
+    with call_context() as ctx:
         return twiml_response(flow.voicemail_done(
-            call_context(session), recording_sid if recording_sid.isalnum() else "", duration,
+            ctx, recording_sid if recording_sid.isalnum() else "", duration,
             request.form.get("Digits", "")))
 
 
 @bp.post("/voice/status")
 @twilio_webhook
 def status() -> Response:
-    facts = calls.CallFacts.from_form(request.form)
-    if facts.call_sid:
-        duration = _int_param("CallDuration", 0, 7 * 24 * 3600)
-        with services().database.session() as session:
-            flow.call_ended(session, facts, duration, services().now())
+    with call_context() as ctx:
+        if ctx.persisted:
+            flow.call_ended(ctx, _int_param("CallDuration", 0, 7 * 24 * 3600))
     return twiml_response(twiml.empty())
 
 
@@ -74,8 +71,8 @@ def status() -> Response:
 def fallback() -> Response:
     log.error("Twilio used the fallback URL: ErrorCode=%s ErrorUrl=%s",
               request.form.get("ErrorCode"), request.form.get("ErrorUrl"))
-    with services().database.session() as session:
-        return twiml_response(flow.fallback(call_context(session)))
+    with call_context() as ctx:
+        return twiml_response(flow.fallback(ctx))
 
 
 def webhook_error(error: Exception) -> Response | HTTPException:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
 from callcenter.services import services
-from ivr import callbacks, calls, twiml
+from ivr import callbacks, twiml
 from ivr.flow import CallContext, overflow_to_voicemail
 from ivr.prompts import Prompt
 from queues import entry, hold, holding, jobs
@@ -144,7 +144,7 @@ def _book_callback(ctx: CallContext) -> VoiceResponse:
         ctx.session, call_sid=ctx.facts.call_sid, caller_number=ctx.facts.from_number,
         reason="overflow", recording_sid=None, has_message=False, hours=ctx.hours,
         now=ctx.now)
-    calls.set_outcome(ctx.session, ctx.facts.call_sid, "callback")
+    ctx.set_outcome("callback")
     if due <= ctx.now:
         return twiml.speak_and_hang_up([ctx.p("queue_callback_booked")], ctx.prompts.voice)
     local = due.astimezone(ctx.hours.zone)

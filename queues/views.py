@@ -18,7 +18,6 @@ import re
 from flask import Blueprint, Flask, Response, request
 
 from callcenter.services import EXTENSION_KEY as SERVICES_KEY
-from callcenter.services import services
 from callcenter.webhooks import twilio_webhook, twiml_response
 from ivr import twiml
 from ivr.context import call_context, ivr_config, public_url
@@ -60,17 +59,17 @@ def wait() -> Response:
     hold_request = callflow.HoldRequest(
         skill=_skill(), queue_time=_number("QueueTime"),
         twilio_position=_number("QueuePosition"), state=HoldState.from_params(request.args))
-    with services().database.session() as session:
-        return twiml_response(callflow.hold_turn(call_context(session), hold_request, music))
+    with call_context() as ctx:
+        return twiml_response(callflow.hold_turn(ctx, hold_request, music))
 
 
 @bp.post("/queue/choice")
 @twilio_webhook
 def choice() -> Response:
     digits = request.form.get("Digits", "")[:4]
-    with services().database.session() as session:
+    with call_context() as ctx:
         return twiml_response(callflow.overflow_choice(
-            call_context(session), _skill(), digits, HoldState.from_params(request.args)))
+            ctx, _skill(), digits, HoldState.from_params(request.args)))
 
 
 @bp.post("/queue/left")
@@ -78,16 +77,16 @@ def choice() -> Response:
 def left() -> Response:
     """The <Enqueue> ended: redirected to a seat, hung up, or left for voicemail/call-back."""
     result = request.form.get("QueueResult", "")[:32]
-    with services().database.session() as session:
-        return twiml_response(callflow.left(call_context(session), result))
+    with call_context() as ctx:
+        return twiml_response(callflow.left(ctx, result))
 
 
 @bp.post("/queue/connect")
 @twilio_webhook
 def connect() -> Response:
     seat_id, seq = _offer()
-    with services().database.session() as session:
-        return twiml_response(callflow.connect(call_context(session), _skill(), seat_id, seq))
+    with call_context() as ctx:
+        return twiml_response(callflow.connect(ctx, _skill(), seat_id, seq))
 
 
 @bp.post("/queue/seat-answered")
@@ -106,9 +105,9 @@ def seat_done() -> Response:
     seat_id, seq = _offer()
     status = request.form.get("DialCallStatus", "")[:16]
     talked = request.form.get("DialCallDuration", "")
-    with services().database.session() as session:
+    with call_context() as ctx:
         return twiml_response(callflow.seat_done(
-            call_context(session), _skill(), seat_id, seq, status,
+            ctx, _skill(), seat_id, seq, status,
             int(talked) if talked.isdigit() and len(talked) < 8 else None))
 
 

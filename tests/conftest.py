@@ -23,6 +23,7 @@ from callcenter import migrate
 from callcenter.models import Base
 from callcenter.services import Services, services
 from callcenter.settings import Settings
+from ivr.journal import CallJournal
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 TEST_POSTGRES_URL = os.environ.get(
@@ -108,6 +109,7 @@ def settings(database_url: str, redis_connection: Redis, tmp_path: Path) -> Sett
         twilio_auth_token=AUTH_TOKEN,
         public_base_url=PUBLIC_BASE_URL,
         recordings_dir=str(tmp_path / "recordings"),
+        call_journal_dir=str(tmp_path / "journal"),
         secret_key="test-secret",
     )
 
@@ -123,6 +125,12 @@ def app(settings: Settings) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def call_journal(app: Flask) -> CallJournal:
+    """The app's call journal: ``ship()`` puts the steps webhooks journaled in the database."""
+    return app.extensions["ivr"].journal  # type: ignore[no-any-return]
 
 
 @pytest.fixture

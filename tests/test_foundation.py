@@ -80,7 +80,8 @@ def _count(app_services, model) -> int:  # type: ignore[no-untyped-def]
                                   "/ivr/menu?node=main&attempt=1", "/ivr/voicemail",
                                   "/queue/wait?skill=complaint", "/queue/left",
                                   "/recordings/status"])
-def test_unsigned_webhooks_are_refused_and_change_nothing(client, app_services, path) -> None:  # type: ignore[no-untyped-def]
+def test_unsigned_webhooks_are_refused_and_change_nothing(  # type: ignore[no-untyped-def]
+        client, app_services, path) -> None:
     response = client.post(path, data=call_params())
     assert response.status_code == 403
     forged = client.post(path, data=call_params(), headers={"X-Twilio-Signature": "Zm9yZ2Vk"})
@@ -88,8 +89,9 @@ def test_unsigned_webhooks_are_refused_and_change_nothing(client, app_services, 
     assert _count(app_services, Call) == 0
 
 
-def test_signature_over_other_parameters_is_refused(client, twilio: TwilioSigner,
-                                                    app_services) -> None:  # type: ignore[no-untyped-def]
+def test_signature_over_other_parameters_is_refused(  # type: ignore[no-untyped-def]
+        client, twilio: TwilioSigner,
+                                                    app_services) -> None:
     signature = twilio.signature("/voice/incoming", call_params(From="+8613900000000"))
     response = client.post("/voice/incoming", data=call_params(),
                            headers={"X-Twilio-Signature": signature})
@@ -97,7 +99,8 @@ def test_signature_over_other_parameters_is_refused(client, twilio: TwilioSigner
     assert _count(app_services, Call) == 0
 
 
-def test_signature_is_checked_against_the_public_url_behind_a_proxy(client, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_signature_is_checked_against_the_public_url_behind_a_proxy(  # type: ignore[no-untyped-def]
+        client, app_services, call_journal) -> None:
     # The test client reaches the app as http://localhost/, as a proxy would forward it;
     # Twilio signed the public https address, and only that signature is accepted.
     local = TwilioSigner(client, base_url="http://localhost")
@@ -106,10 +109,12 @@ def test_signature_is_checked_against_the_public_url_behind_a_proxy(client, app_
     response = public.post("/voice/incoming", call_params())
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
+    call_journal.ship()
     assert _count(app_services, Call) == 1
 
 
-def test_retried_webhook_records_nothing_twice(twilio: TwilioSigner, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_retried_webhook_records_nothing_twice(  # type: ignore[no-untyped-def]
+        twilio: TwilioSigner, app_services, call_journal) -> None:
     first = twilio.post("/voice/incoming", call_params())
     again = twilio.post("/voice/incoming", call_params())
     assert first.data == again.data
@@ -117,11 +122,13 @@ def test_retried_webhook_records_nothing_twice(twilio: TwilioSigner, app_service
     answer = call_params(Digits="7")
     twilio.post("/ivr/menu?node=main&attempt=1", answer, headers=tokens)
     twilio.post("/ivr/menu?node=main&attempt=1", answer, headers=tokens)
+    assert call_journal.ship() == 4  # every delivery is journaled; the database keeps one
     assert _count(app_services, Call) == 1
     assert _count(app_services, CallStep) == 2  # incoming + one menu answer
 
 
-def test_status_callback_closes_the_call_once(twilio: TwilioSigner, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_status_callback_closes_the_call_once(  # type: ignore[no-untyped-def]
+        twilio: TwilioSigner, app_services) -> None:
     twilio.post("/voice/incoming", call_params())
     done = call_params(CallStatus="completed", CallDuration="42")
     assert twilio.post("/voice/status", done).status_code == 200
@@ -134,7 +141,8 @@ def test_status_callback_closes_the_call_once(twilio: TwilioSigner, app_services
         assert call.ended_at is not None
 
 
-def test_status_callback_for_an_unknown_call_creates_its_record(twilio, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_status_callback_for_an_unknown_call_creates_its_record(  # type: ignore[no-untyped-def]
+        twilio, app_services) -> None:
     twilio.post("/voice/status", call_params(CallStatus="busy", CallDuration="0"))
     with app_services.database.session() as session:
         call = session.scalar(select(Call))
@@ -142,7 +150,8 @@ def test_status_callback_for_an_unknown_call_creates_its_record(twilio, app_serv
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_migrations_build_the_schema_from_empty(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_build_the_schema_from_empty(  # type: ignore[no-untyped-def]
+        backend: str, tmp_path) -> None:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     else:

@@ -93,7 +93,8 @@ def test_welcome_menu_in_hours(twilio, clock) -> None:  # type: ignore[no-untype
         "node": ["main"], "attempt": ["1"]}
 
 
-def test_after_hours_greeting_offers_voicemail_and_lookup(twilio, clock) -> None:  # type: ignore[no-untyped-def]
+def test_after_hours_greeting_offers_voicemail_and_lookup(  # type: ignore[no-untyped-def]
+        twilio, clock) -> None:
     clock.set(AFTER_HOURS)
     root = twiml(twilio.post("/voice/incoming", call_params()))
     text = spoken(root)
@@ -119,7 +120,8 @@ def test_keys_one_to_three_enter_the_skill_queue(twilio, clock, app_services, di
         assert call is not None and call.outcome == f"queued:{skill}"
 
 
-def test_wrong_keys_reprompt_then_go_to_the_inquiry_queue(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_keys_reprompt_then_go_to_the_inquiry_queue(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services, call_journal) -> None:
     action = gather_action(twiml(twilio.post("/voice/incoming", call_params())))
     first = press(twilio, action, "7")
     assert "没有听清" in spoken(first)
@@ -127,6 +129,7 @@ def test_wrong_keys_reprompt_then_go_to_the_inquiry_queue(twilio, clock, app_ser
     assert "attempt=3" in gather_action(second)
     third = press(twilio, gather_action(second), "*")
     assert third.find("./Enqueue") is not None and third.findtext("./Enqueue") == "hold-inquiry"
+    call_journal.ship()
     with app_services.database.session() as session:
         path = [(s.node, s.caller_input, s.outcome) for s in session.scalars(
             select(CallStep).order_by(CallStep.id))]
@@ -134,7 +137,8 @@ def test_wrong_keys_reprompt_then_go_to_the_inquiry_queue(twilio, clock, app_ser
                     ("main", "none", "reprompt"), ("main", "dtmf:*", "give_up")]
 
 
-def test_failures_after_hours_end_in_voicemail(twilio, clock) -> None:  # type: ignore[no-untyped-def]
+def test_failures_after_hours_end_in_voicemail(  # type: ignore[no-untyped-def]
+        twilio, clock) -> None:
     clock.set(AFTER_HOURS)
     root = twiml(twilio.post("/voice/incoming", call_params()))
     for _ in range(3):
@@ -144,7 +148,8 @@ def test_failures_after_hours_end_in_voicemail(twilio, clock) -> None:  # type: 
     assert record.get("finishOnKey") == "#" and record.get("maxLength") == "120"
 
 
-def test_voicemail_becomes_a_callback_task_due_at_opening(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_voicemail_becomes_a_callback_task_due_at_opening(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services) -> None:
     clock.set(AFTER_HOURS)
     root = press(twilio, gather_action(twiml(twilio.post("/voice/incoming", call_params()))), "1")
     record = root.find("./Record")
@@ -165,7 +170,8 @@ def test_voicemail_becomes_a_callback_task_due_at_opening(twilio, clock, app_ser
         assert "after_hours:dtmf:1" in task.menu_path
 
 
-def test_empty_voicemail_keeps_a_record_that_the_caller_called(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_empty_voicemail_keeps_a_record_that_the_caller_called(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services) -> None:
     clock.set(AFTER_HOURS)
     twilio.post("/voice/incoming", call_params())
     done = twiml(twilio.post("/ivr/voicemail", call_params(RecordingDuration="0")))
@@ -179,7 +185,8 @@ def test_empty_voicemail_keeps_a_record_that_the_caller_called(twilio, clock, ap
         assert call is not None and call.outcome == "voicemail_empty"
 
 
-def test_line_without_menu_goes_straight_to_the_queue(app, twilio, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_line_without_menu_goes_straight_to_the_queue(  # type: ignore[no-untyped-def]
+        app, twilio, clock, monkeypatch) -> None:
     from dataclasses import replace
 
     config = app.extensions["ivr"]
@@ -192,7 +199,8 @@ def test_line_without_menu_goes_straight_to_the_queue(app, twilio, clock, monkey
     assert "node=after_hours" in gather_action(night)
 
 
-def test_caller_with_an_open_complaint_hears_it_first(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_caller_with_an_open_complaint_hears_it_first(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services) -> None:
     add_complaint(app_services, "2611230001")
     root = twiml(twilio.post("/voice/incoming", call_params()))
     assert "尚未办结的投诉" in spoken(root)
@@ -206,7 +214,8 @@ def test_caller_with_an_open_complaint_hears_it_first(twilio, clock, app_service
     assert "尚未办结的投诉" not in spoken(other)
 
 
-def test_lookup_by_caller_id_reads_own_complaints_newest_first(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_lookup_by_caller_id_reads_own_complaints_newest_first(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services) -> None:
     for day, number in enumerate(["2611010001", "2611020002", "2611030003", "2611040004"]):
         add_complaint(app_services, number, created=IN_HOURS - timedelta(days=30 - day))
     add_complaint(app_services, "2611059999", caller="+8613900000009")
@@ -222,7 +231,8 @@ def test_lookup_by_caller_id_reads_own_complaints_newest_first(twilio, clock, ap
         assert log is not None and (log.method, log.outcome) == ("caller_id", "found:3")
 
 
-def test_lookup_of_a_closed_complaint_tells_the_result(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_lookup_of_a_closed_complaint_tells_the_result(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services) -> None:
     add_complaint(app_services, "2611230001", stage="archive", result="已为您办理退款")
     root = press(twilio, gather_action(twiml(twilio.post("/voice/incoming", call_params()))), "4")
     assert "已办结" in spoken(root) and "已为您办理退款" in spoken(root)
@@ -237,13 +247,15 @@ def _key_number_and_pin(twilio: TwilioSigner, number: str, pin: str, from_: str)
     return twiml(twilio.post(gather_action(root), call_params(Digits=pin + "#", **params)))
 
 
-def test_lookup_by_number_and_pin_from_another_phone(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_lookup_by_number_and_pin_from_another_phone(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services) -> None:
     add_complaint(app_services, "2611230001", caller="+8613700000000")
     root = _key_number_and_pin(twilio, "2611230001", "246810", CALLER)
     assert "正在处理中" in spoken(root) and "预计12月3日前办结" in spoken(root)
 
 
-def test_wrong_pin_and_unknown_number_sound_the_same(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_pin_and_unknown_number_sound_the_same(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services) -> None:
     add_complaint(app_services, "2611230001", caller="+8613700000000")
     wrong_pin = _key_number_and_pin(twilio, "2611230001", "000000", CALLER)
     unknown = _key_number_and_pin(twilio, "2699999999", "246810", "+8613600000000")
@@ -251,7 +263,8 @@ def test_wrong_pin_and_unknown_number_sound_the_same(twilio, clock, app_services
     assert "未查询到" in spoken(wrong_pin) and "2 6 1 1" not in spoken(wrong_pin)
 
 
-def test_lookups_lock_out_after_repeated_failures(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_lookups_lock_out_after_repeated_failures(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services) -> None:
     add_complaint(app_services, "2611230001", caller="+8613700000000")
     for _ in range(5):
         _key_number_and_pin(twilio, "2611230001", "111111", CALLER)
@@ -272,7 +285,8 @@ def test_lookups_lock_out_after_repeated_failures(twilio, clock, app_services) -
     {"Digits": "\x00\x01"}, {"UnknownParam": "x", "Foo": "bar"}, {"From": "+86" + "1" * 500},
     {"CallSid": "../../etc/passwd"},
 ])
-def test_absurd_input_gets_sensible_twiml(twilio, clock, params) -> None:  # type: ignore[no-untyped-def]
+def test_absurd_input_gets_sensible_twiml(  # type: ignore[no-untyped-def]
+        twilio, clock, params) -> None:
     for path in ("/voice/incoming", "/ivr/menu?node=main&attempt=1",
                  "/ivr/menu?node=nowhere&attempt=x", "/ivr/voicemail",
                  "/ivr/menu?node=lookup_pin&attempt=1&number=abc"):
@@ -280,7 +294,8 @@ def test_absurd_input_gets_sensible_twiml(twilio, clock, params) -> None:  # typ
         assert len(root) > 0
 
 
-def test_an_internal_failure_still_answers_twiml(twilio, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_internal_failure_still_answers_twiml(  # type: ignore[no-untyped-def]
+        twilio, clock, monkeypatch) -> None:
     from ivr import flow
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -296,7 +311,8 @@ def test_fallback_url_takes_a_message(twilio, clock) -> None:  # type: ignore[no
     assert root.find("./Record") is not None
 
 
-def test_hold_announces_position_and_plays_music(twilio, clock) -> None:  # type: ignore[no-untyped-def]
+def test_hold_announces_position_and_plays_music(  # type: ignore[no-untyped-def]
+        twilio, clock) -> None:
     root = twiml(twilio.post("/queue/wait?skill=complaint", call_params(
         QueuePosition="3", QueueTime="40")))
     assert "第3位" in spoken(root)
@@ -309,7 +325,8 @@ def test_hold_announces_position_and_plays_music(twilio, clock) -> None:  # type
 @pytest.mark.parametrize(("result", "status", "voicemail"), [
     ("hangup", "abandoned", False), ("leave", "overflowed", True),
     ("bridged", "connected", False), ("queue-full", "overflowed", True)])
-def test_leaving_the_queue(twilio, clock, app_services, result, status, voicemail) -> None:  # type: ignore[no-untyped-def]
+def test_leaving_the_queue(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services, result, status, voicemail) -> None:
     press(twilio, gather_action(twiml(twilio.post("/voice/incoming", call_params()))), "2")
     root = twiml(twilio.post("/queue/left?skill=complaint", call_params(QueueResult=result)))
     assert (root.find("./Record") is not None) is voicemail
@@ -318,7 +335,8 @@ def test_leaving_the_queue(twilio, clock, app_services, result, status, voicemai
         assert queued is not None and queued.status == status
 
 
-def test_hanging_up_on_hold_counts_as_abandoned(twilio, clock, app_services) -> None:  # type: ignore[no-untyped-def]
+def test_hanging_up_on_hold_counts_as_abandoned(  # type: ignore[no-untyped-def]
+        twilio, clock, app_services) -> None:
     press(twilio, gather_action(twiml(twilio.post("/voice/incoming", call_params()))), "3")
     twilio.post("/voice/status", call_params(CallStatus="completed", CallDuration="95"))
     with app_services.database.session() as session:
