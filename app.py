@@ -6,9 +6,7 @@ from flask import Flask, Response
 
 from callcenter.services import EXTENSION_KEY, Services
 from callcenter.settings import Settings
-from callcenter.webhooks import WebhookRequest
-
-MAX_REQUEST_BYTES = 1024 * 1024
+from callcenter.webhooks import MAX_REQUEST_BYTES, WebhookRequest
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -10,7 +10,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,20 +101,10 @@ class Database:
         with self.sessionmaker.begin() as session:
             yield session
 
-    @contextmanager
-    def session_on_demand(self) -> Iterator[Callable[[], Session]]:
-        """``session()`` for work that may not need the database: the unit of work begins at
-        the first call of the yielded function (a webhook that only journals never connects).
-        """
-        with ExitStack() as stack:
-            opened: list[Session] = []
-
-            def get() -> Session:
-                if not opened:
-                    opened.append(stack.enter_context(self.session()))
-                return opened[0]
-
-            yield get
+    def session_on_demand(self) -> SessionOnDemand:
+        """``session()`` for work that may not need the database: the unit of work begins
+        at the first call of the object (a webhook that only journals never connects)."""
+        return SessionOnDemand(self)
 
     def forget_parent_connections(self) -> None:
         """In a forked child, drop (without closing) the pooled connections of the parent.
@@ -132,6 +122,30 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class SessionOnDemand:
+    """A context manager like ``Database.session()`` whose session begins when first asked
+    for; a plain class because it wraps every webhook (a generator costs more)."""
+
+    __slots__ = ("_database", "_unit", "_session")
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._unit: AbstractContextManager[Session] | None = None
+        self._session: Session | None = None
+
+    def __call__(self) -> Session:
+        if self._session is None:
+            self._unit = self._database.session()
+            self._session = self._unit.__enter__()
+        return self._session
+
+    def __enter__(self) -> SessionOnDemand:
+        return self
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        return None if self._unit is None else self._unit.__exit__(*exc)
 
 
 @functools.cache

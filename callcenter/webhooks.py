@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 from flask import Request, Response, abort, request
@@ -30,6 +30,7 @@ R = TypeVar("R")
 
 # Twilio puts the same token on every retry of one webhook delivery.
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+IDEMPOTENCY_ENVIRON = "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN"  # read from the environ: no Headers
 
 
 def public_request_url(settings: Settings | None = None) -> str:
@@ -40,7 +41,8 @@ def public_request_url(settings: Settings | None = None) -> str:
 
 
 FORM_MAX_FIELDS = 1000
-FORM_MAX_BYTES = 1024 * 1024  # without an app limit; Twilio's forms are under 2 kB
+MAX_REQUEST_BYTES = 1024 * 1024  # the app's MAX_CONTENT_LENGTH; Twilio's forms are < 2 kB
+_NO_FILES: ImmutableMultiDict[str, Any] = ImmutableMultiDict()
 URLENCODED = "application/x-www-form-urlencoded"
 
 
@@ -60,7 +62,7 @@ class WebhookRequest(Request):
         raw_length = environ.get("CONTENT_LENGTH", "")
         if (not environ.get("CONTENT_TYPE", "").startswith(URLENCODED)
                 or not (raw_length.isascii() and raw_length.isdigit())
-                or int(raw_length) > self._form_limit()
+                or int(raw_length) > MAX_REQUEST_BYTES  # Werkzeug answers 413
                 or "_cached_data" in self.__dict__):
             super()._load_form_data()
             return
@@ -72,13 +74,9 @@ class WebhookRequest(Request):
         except ValueError:
             raise RequestEntityTooLarge(f"more than {FORM_MAX_FIELDS} form fields") from None
         values = self.__dict__
-        values["form"], values["files"] = ImmutableMultiDict(pairs), ImmutableMultiDict()
+        values["form"], values["files"] = ImmutableMultiDict(pairs), _NO_FILES
 
 
-    def _form_limit(self) -> int:
-        # Over the app's limit, Werkzeug answers 413 before reading the body.
-        limit = self.max_content_length
-        return FORM_MAX_BYTES if limit is None else limit
 
 
 @functools.lru_cache(maxsize=4)
@@ -87,7 +85,7 @@ def _validator(auth_token: str) -> RequestValidator:
 
 
 def signature_is_valid() -> bool:
-    signature = request.headers.get("X-Twilio-Signature", "")
+    signature = request.environ.get("HTTP_X_TWILIO_SIGNATURE", "")
     if not signature:
         return False
     settings = services().settings
@@ -117,7 +115,7 @@ def twilio_webhook(view: Callable[P, R]) -> Callable[P, R]:
 
 def request_key() -> str:
     """A stable key for this webhook delivery, identical across Twilio's retries."""
-    token = request.headers.get(IDEMPOTENCY_HEADER)
+    token = request.environ.get(IDEMPOTENCY_ENVIRON)
     if token:
         return token[:64]
     # Without the token, a retry is the same URL with the same body.

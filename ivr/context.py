@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request
@@ -81,18 +81,30 @@ def _absolute_url(base: str, path: str, params: tuple[tuple[str, str], ...]) -> 
     return join_url(base, path + (f"?{query}" if query else ""))
 
 
-@contextmanager
-def call_context() -> Iterator[CallContext]:
-    """The context of one webhook. Its database session opens only if the step needs one,
-    and commits when the block ends."""
-    config, svc = ivr_config(), services()
-    svc.upkeep.ensure_running()
-    with svc.database.session_on_demand() as open_session:
-        yield _context(config, open_session)
+def call_context() -> WebhookScope:
+    """``with call_context() as ctx``: the context of one webhook. Its database session opens
+    only if the step needs one, and commits when the block ends."""
+    return WebhookScope()
+
+
+class WebhookScope:
+    """What ``call_context`` returns: a plain class, because it wraps every webhook."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self) -> None:
+        self._session = services().database.session_on_demand()
+
+    def __enter__(self) -> CallContext:
+        return _context(ivr_config(), self._session)
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        return self._session.__exit__(*exc)
 
 
 def _context(config: IvrConfig, open_session: Callable[[], Session]) -> CallContext:
     svc = services()
+    svc.upkeep.ensure_running()
     settings = svc.settings
     return CallContext(
         open_session=open_session,

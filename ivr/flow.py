@@ -98,15 +98,17 @@ def incoming(ctx: CallContext) -> twiml.Document:
     return _play(ctx, entry, 1, intro)
 
 
+MENU_PROMPTS = {
+    Node.MAIN: "main_menu", Node.AFTER_HOURS: "after_hours_menu",
+    Node.LOOKUP_MENU: "lookup_menu", Node.LOOKUP_NUMBER: "lookup_enter_number",
+    Node.LOOKUP_PIN: "lookup_enter_pin",
+}
+
+
 def _play(ctx: CallContext, node: Node, attempt: int, intro: list[Prompt] | None = None,
           **extra: str) -> twiml.Document:
     prompts = list(intro or [])
-    menu_prompt = {
-        Node.MAIN: "main_menu", Node.AFTER_HOURS: "after_hours_menu",
-        Node.LOOKUP_MENU: "lookup_menu", Node.LOOKUP_NUMBER: "lookup_enter_number",
-        Node.LOOKUP_PIN: "lookup_enter_pin",
-    }[node]
-    prompts.append(ctx.p(menu_prompt))
+    prompts.append(ctx.p(MENU_PROMPTS[node]))
     action = ctx.menu_url(node, attempt, **extra)
     if node in (Node.LOOKUP_NUMBER, Node.LOOKUP_PIN):
         return twiml.keyed_entry(prompts, ctx.prompts.voice, action)

@@ -11,7 +11,7 @@ from flask import Flask, Request, jsonify, request
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from callcenter.webhooks import FORM_MAX_BYTES, FORM_MAX_FIELDS, WebhookRequest, request_key
+from callcenter.webhooks import FORM_MAX_FIELDS, MAX_REQUEST_BYTES, WebhookRequest, request_key
 from ivr.models import CallStep
 from tests.conftest import TwilioSigner, call_params
 
@@ -104,8 +104,8 @@ def test_a_json_body_is_left_for_get_json(fast) -> None:  # type: ignore[no-unty
 
 
 def test_a_body_over_the_fast_limit_goes_werkzeugs_way(fast, werkzeug) -> None:  # type: ignore[no-untyped-def]
-    body = b"Big=" + b"%E6%88%91" * (FORM_MAX_BYTES // 9 + 1) + b"&Dup=1&Dup=2"
-    assert len(body) > FORM_MAX_BYTES
+    body = b"Big=" + b"%E6%88%91" * (MAX_REQUEST_BYTES // 9 + 1) + b"&Dup=1&Dup=2"
+    assert len(body) > MAX_REQUEST_BYTES
     ours, theirs = post_form(fast, body), post_form(werkzeug, body)
     assert ours.status_code == theirs.status_code == 413  # Werkzeug's form memory limit
 
