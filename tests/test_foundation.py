@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import create_engine, event, func, inspect, select
 
 from app import create_app
 from callcenter import migrate
@@ -170,3 +170,22 @@ def test_migrations_build_the_schema_from_empty(  # type: ignore[no-untyped-def]
     engine.dispose()
     if backend == "postgresql":
         reset_postgres(url)
+
+
+def test_menu_webhooks_of_a_first_time_caller_run_no_sql(  # type: ignore[no-untyped-def]
+        twilio: TwilioSigner, app_services, call_journal) -> None:
+    # The hot path journals and answers from memory: the database takes the steps later,
+    # in batches. A statement here would make the database what limits the hotline.
+    statements: list[str] = []
+    event.listen(app_services.database.engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: statements.append(statement))
+    twilio.post("/voice/incoming", call_params())  # loads the repeat-caller numbers once
+    statements.clear()
+    for call_sid in ("CA" + "1" * 32, "CA" + "2" * 32):
+        twilio.post("/voice/incoming", call_params(call_sid=call_sid))
+        twilio.post("/ivr/menu?node=main&attempt=1", call_params(call_sid=call_sid, Digits="7"))
+        twilio.post("/ivr/menu?node=main&attempt=2", call_params(call_sid=call_sid, Digits="9"))
+    assert statements == []
+    assert call_journal.ship() == 7
+    assert statements  # shipped: now the database has them
+    assert _count(app_services, CallStep) == 7
