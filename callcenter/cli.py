@@ -86,12 +86,13 @@ COMMANDS: list[Any] = [serve_command, worker_command, scheduler_command, db_grou
 def init_app(app: Flask) -> None:
     from callcenter.demo import call_command, demo_command
     from handlers.commands import COMMANDS as COMPLAINT_COMMANDS
+    from ivr.commands import COMMANDS as IVR_COMMANDS
     from queues.commands import COMMANDS as QUEUE_COMMANDS
     from recordings.commands import COMMANDS as RECORDING_COMMANDS
     from staff.commands import COMMANDS as STAFF_COMMANDS
 
     for command in [*COMMANDS, call_command, demo_command, *QUEUE_COMMANDS,
-                    *COMPLAINT_COMMANDS, *RECORDING_COMMANDS, *STAFF_COMMANDS]:
+                    *COMPLAINT_COMMANDS, *RECORDING_COMMANDS, *STAFF_COMMANDS, *IVR_COMMANDS]:
         app.cli.add_command(command)
 
 

@@ -484,3 +484,18 @@ def test_a_garbage_line_is_skipped_by_the_database_too(  # type: ignore[no-untyp
     assert call_journal.ship() == 2
     assert count(app_services, CallStep) == 2
     assert list(directory.glob("*.jsonl")) == []
+
+
+def test_the_journal_ship_command_ships_the_files_of_stopped_processes(  # type: ignore[no-untyped-def]
+        app, app_services) -> None:
+    directory = Path(app_services.settings.call_journal_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    line = StepLine("CA" + "7" * 32, "key-1", datetime(2026, 11, 23, 2, 0, tzinfo=UTC),
+                    "incoming", "", "main", "+8613800000007", "+864001234567", "inbound", False)
+    (directory / "retired-host-1-1.jsonl").write_bytes(line.encode())
+    result = app.test_cli_runner().invoke(args=["journal", "ship"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("1 lines shipped")
+    assert not list(directory.glob("*.jsonl"))
+    with app_services.database.session() as session:
+        assert [step.node for step in calls.call_path(session, "CA" + "7" * 32)] == ["incoming"]
