@@ -80,7 +80,7 @@ class Settings:
     recordings_delete_from_provider: bool = False
     recordings_retention_days: int = 3650
     call_journal_dir: str = str(DEFAULT_DATA_DIR / "journal")
-    upkeep_interval_ms: int = 500
+    upkeep_interval_ms: int = 1000
 
     ENV_NAMES = {
         "environment": "APP_ENV",
