@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Twilio puts the same token on every retry of one webhook delivery.
-IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
-IDEMPOTENCY_ENVIRON = "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN"  # read from the environ: no Headers
+# Twilio puts the same token on every retry of one webhook delivery, in the header
+# I-Twilio-Idempotency-Token; read from the WSGI environ (cheaper than request.headers).
+IDEMPOTENCY_ENVIRON = "HTTP_I_TWILIO_IDEMPOTENCY_TOKEN"
 
 
 def public_request_url(settings: Settings | None = None) -> str:
@@ -75,8 +75,6 @@ class WebhookRequest(Request):
             raise RequestEntityTooLarge(f"more than {FORM_MAX_FIELDS} form fields") from None
         values = self.__dict__
         values["form"], values["files"] = ImmutableMultiDict(pairs), _NO_FILES
-
-
 
 
 @functools.lru_cache(maxsize=4)
