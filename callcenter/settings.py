@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
@@ -173,6 +174,12 @@ class Settings:
                 )
         if not self.public_base_url.startswith("https://"):
             raise SettingsError("PUBLIC_BASE_URL must be an https address in production")
+        try:  # every webhook appends to it: find out now, not on the first call
+            Path(self.call_journal_dir).mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=self.call_journal_dir).close()
+        except OSError as error:
+            raise SettingsError(f"CALL_JOURNAL_DIR {self.call_journal_dir!r} is not a "
+                                f"writable directory: {error}") from None
 
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables, for a worker or server subprocess."""

@@ -68,7 +68,7 @@ def register(session: Session, new: NewComplaint, staff: Staff, *, now: datetime
                               "flags": [], "demands": [], **new.fields}
     if new.call_sid:
         # The call's latest steps may still be in this process's call journal.
-        ivr_config().journal.ship()
+        ivr_config().journal.catch_up()
         call = session.scalar(select(Call).where(Call.call_sid == new.call_sid))
         if call is None:
             raise InvalidRequest(f"call_sid: no call {new.call_sid} has reached the hotline")

@@ -7,6 +7,7 @@ function answers with TwiML, whatever the caller did; none raises for caller inp
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +19,14 @@ from handlers.models import Complaint
 from handlers.repeat_callers import RepeatCallers
 from ivr import callbacks, calls, twiml
 from ivr.hours import BusinessHours
-from ivr.journal import CallJournal, StepLine
+from ivr.journal import CallJournal, StepLine, batch_of
 from ivr.lookup_guard import LookupGuard
 from ivr.menu import QUEUE_SKILLS, Action, CallerInput, Menu, Node, Skill, Step
 from ivr.models import StatusLookup
 from ivr.prompts import Prompt, Prompts
 from queues import entry as queue_entry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -64,9 +67,17 @@ class CallContext:
         """Add a step to the call's path, through the journal (see ``ivr.journal``)."""
         if self.persisted:
             facts = self.facts
-            self.journal.append(StepLine(
-                facts.call_sid, self.request_key, self.now, node, caller_input, outcome,
-                facts.from_number, facts.to_number, facts.direction, not self.is_open))
+            line = StepLine(facts.call_sid, self.request_key, self.now, node, caller_input,
+                            outcome, facts.from_number, facts.to_number, facts.direction,
+                            not self.is_open)
+            try:
+                self.journal.append(line)
+            except OSError:
+                # The journal cannot be written (disk full, directory gone): the step goes
+                # to the database at once, the slow way, rather than being lost.
+                log.exception("call journal not writable; step of %s written directly",
+                              facts.call_sid)
+                calls.record_steps(self.session, batch_of([line.encode()]))
 
     def set_outcome(self, outcome: str) -> None:
         if self.persisted:
@@ -248,7 +259,7 @@ def voicemail_done(ctx: CallContext, recording_sid: str, duration: int | None,
     has_message = bool(recording_sid) and (duration or 0) > 0
     ctx.step("voicemail", f"seconds:{duration or 0}", "message" if has_message else "empty")
     if ctx.persisted:
-        ctx.journal.ship()  # the task keeps the menu path: this process's steps go in first
+        ctx.journal.catch_up()  # the task keeps the menu path: this process's steps go first
         due = callbacks.create_callback_task(
             ctx.session, call_sid=ctx.facts.call_sid, caller_number=ctx.facts.from_number,
             reason="voicemail" if has_message else "voicemail_empty",
@@ -277,7 +288,7 @@ def call_ended(ctx: CallContext, duration: int | None) -> None:
     The journal is shipped first (before the session writes: SQLite has one writer), so
     that a call served by one process ends with its whole path in the database.
     """
-    ctx.journal.ship()
+    ctx.journal.catch_up()
     calls.close_call(ctx.session, ctx.facts, duration, ctx.now)
     if ctx.facts.status in ("completed", "busy", "no-answer", "failed", "canceled"):
         queue_entry.caller_hung_up(ctx.session, ctx.facts.call_sid, ctx.now)

@@ -178,6 +178,15 @@ class CallJournal:
                 shipped += self._adopt(path)
             return shipped
 
+    def catch_up(self) -> None:
+        """``ship()`` before reading a call's path back. A failure is logged, not raised:
+        the caller's webhook goes on with the path as the database has it, and the upkeep
+        ships the rest later."""
+        try:
+            self.ship()
+        except Exception:
+            log.exception("call journal not shipped before reading a path; the upkeep retries")
+
     def _ship_own_file(self) -> int:
         own = self._file if self._pid == os.getpid() else None
         if own is None:

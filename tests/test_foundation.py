@@ -189,3 +189,43 @@ def test_menu_webhooks_of_a_first_time_caller_run_no_sql(  # type: ignore[no-unt
     assert call_journal.ship() == 7
     assert statements  # shipped: now the database has them
     assert _count(app_services, CallStep) == 7
+
+
+def test_a_journal_that_cannot_be_written_sends_the_step_to_the_database(  # type: ignore[no-untyped-def]
+        twilio: TwilioSigner, app_services, call_journal, tmp_path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    call_journal.directory = blocker / "journal"  # mkdir fails: the disk is 'full'
+    response = twilio.post("/voice/incoming", call_params())
+    assert response.status_code == 200 and "<Gather" in response.text
+    assert _count(app_services, CallStep) == 1  # written at once, nothing left to ship
+
+
+def test_a_status_callback_closes_the_call_even_if_the_journal_cannot_ship(  # type: ignore[no-untyped-def]
+        twilio: TwilioSigner, app_services, call_journal) -> None:
+    twilio.post("/voice/incoming", call_params())
+    ship = call_journal.apply
+
+    def database_refuses(batch: bytes) -> None:
+        raise RuntimeError("database refused the batch")
+
+    call_journal.apply = database_refuses
+    done = call_params(CallStatus="completed", CallDuration="42")
+    assert twilio.post("/voice/status", done).status_code == 200
+    with app_services.database.session() as session:
+        call = session.scalar(select(Call))
+        assert call is not None and call.status == "completed"
+    call_journal.apply = ship
+    assert call_journal.ship() == 1  # the step waited in the journal, and is not lost
+    assert _count(app_services, CallStep) == 1
+
+
+def test_production_refuses_to_start_without_a_writable_journal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    settings = Settings(environment="production", twilio_account_sid="AC" + "1" * 32,
+                        twilio_auth_token="token", secret_key="secret",
+                        public_base_url="https://hotline.example.cn",
+                        call_journal_dir=str(blocker / "journal"))
+    with pytest.raises(SettingsError, match="CALL_JOURNAL_DIR"):
+        settings.check_for_start()
