@@ -30,14 +30,16 @@ def _stop_all() -> None:
 class Upkeep:
     def __init__(self, interval_seconds: float) -> None:
         self.interval_seconds = interval_seconds
-        self.tasks: list[tuple[str, Callable[[], object]]] = []
+        self.tasks: list[tuple[str, Callable[[], object], Callable[[], object]]] = []
         self._pid = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def add(self, name: str, task: Callable[[], object]) -> None:
-        self.tasks.append((name, task))
+    def add(self, name: str, task: Callable[[], object], *,
+            last: Callable[[], object] | None = None) -> None:
+        """Run ``task`` every interval; when the upkeep stops, ``last`` (default: ``task``)."""
+        self.tasks.append((name, task, last or task))
 
     def ensure_running(self) -> None:
         if self._pid == os.getpid():
@@ -52,10 +54,10 @@ class Upkeep:
             self._pid = os.getpid()
             _running.add(self)
 
-    def run_once(self) -> None:
-        for name, task in self.tasks:
+    def run_once(self, *, last: bool = False) -> None:
+        for name, task, last_task in self.tasks:
             try:
-                task()
+                (last_task if last else task)()
             except Exception:
                 log.exception("upkeep task %r failed; retried in %.1f s", name,
                               self.interval_seconds)
@@ -65,11 +67,11 @@ class Upkeep:
             self.run_once()
 
     def stop(self) -> None:
-        """Stop the thread, then run every task once more (ships what is left)."""
+        """Stop the thread, then run every task's last run (ships what is left)."""
         thread = self._thread
         if thread is not None and self._pid == os.getpid():
             self._stop.set()
             thread.join(timeout=10)
             self._thread, self._pid = None, 0
             _running.discard(self)
-            self.run_once()
+            self.run_once(last=True)

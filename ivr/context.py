@@ -46,7 +46,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     svc = app.extensions[SERVICES_KEY]
     journal = CallJournal(settings.call_journal_dir,
                           apply=lambda lines: _write_steps(svc.database, lines))
-    svc.upkeep.add("call journal", journal.ship)
+    svc.upkeep.add("call journal", journal.ship, last=journal.close)
     app.extensions[EXTENSION_KEY] = IvrConfig(
         prompts=load_prompts(settings.prompts_path or None),
         menu=Menu(),

@@ -178,6 +178,16 @@ class CallJournal:
                 shipped += self._adopt(path)
             return shipped
 
+    def close(self) -> None:
+        """The process stops writing: ship, and remove its file if all of it is shipped
+        (left behind, it would be shipped again by the next process)."""
+        self.ship()
+        own = self._file if self._pid == os.getpid() else None
+        with self._write_lock:
+            if own is not None and own.shipped == own.size():
+                own.remove()
+                self._file, self._pid = None, 0
+
     def catch_up(self) -> None:
         """``ship()`` before reading a call's path back. A failure is logged, not raised:
         the caller's webhook goes on with the path as the database has it, and the upkeep

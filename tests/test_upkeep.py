@@ -168,3 +168,16 @@ def test_after_stop_ensure_running_starts_it_again(make_upkeep) -> None:  # type
     upkeep.ensure_running()
     task.wait_for(runs + 2)
     assert task.runs[-1][1] == "upkeep"
+
+
+def test_a_task_with_a_last_run_does_that_instead_when_stopping(make_upkeep) -> None:  # type: ignore[no-untyped-def]
+    upkeep = make_upkeep(0.02)
+    every, last = Task(), Task()
+    upkeep.add("journal", every, last=last)
+    upkeep.ensure_running()
+    every.wait_for(1)
+    upkeep.stop()
+    runs = len(every.runs)
+    assert len(last.runs) == 1 and last.runs[0][1] == threading.current_thread().name
+    time.sleep(0.1)
+    assert len(every.runs) == runs  # nothing after the stop

@@ -499,3 +499,24 @@ def test_the_journal_ship_command_ships_the_files_of_stopped_processes(  # type:
     assert not list(directory.glob("*.jsonl"))
     with app_services.database.session() as session:
         assert [step.node for step in calls.call_path(session, "CA" + "7" * 32)] == ["incoming"]
+
+
+def test_close_ships_and_removes_the_file_and_a_later_line_opens_a_new_one(  # type: ignore[no-untyped-def]
+        new_journal, recorder, journal_dir) -> None:
+    new_journal.append(step(1))
+    new_journal.close()
+    assert recorder.keys() == ["key-1"]
+    assert journal_files(journal_dir) == []  # nothing for the next process to ship again
+    new_journal.append(step(2))
+    assert len(journal_files(journal_dir)) == 1
+    new_journal.ship()
+    assert recorder.keys() == ["key-1", "key-2"]
+
+
+def test_close_keeps_a_file_whose_lines_could_not_be_shipped(  # type: ignore[no-untyped-def]
+        new_journal, recorder, journal_dir) -> None:
+    new_journal.append(step(1))
+    recorder.fail_next = 1
+    with pytest.raises(ConnectionError):
+        new_journal.close()
+    assert len(journal_files(journal_dir)) == 1  # the lines wait for the next shipper
