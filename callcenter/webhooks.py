@@ -10,7 +10,7 @@ import functools
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
@@ -75,6 +75,23 @@ class WebhookRequest(Request):
             raise RequestEntityTooLarge(f"more than {FORM_MAX_FIELDS} form fields") from None
         values = self.__dict__
         values["form"], values["files"] = ImmutableMultiDict(pairs), _NO_FILES
+        by_name = values["_signed_form"] = _SignedForm()
+        for name, value in pairs:
+            by_name.setdefault(name, []).append(value)
+
+    def signed_form(self) -> Mapping[str, Any]:
+        """The form as the signature check reads it (see ``_SignedForm``)."""
+        form = self.form
+        signed: _SignedForm | None = self.__dict__.get("_signed_form")
+        return form if signed is None else signed
+
+
+class _SignedForm(dict[str, list[str]]):
+    """The SDK's signature check asks each field's values for ``getall`` first; a MultiDict
+    answers that with an exception per field, which doubles the cost of the check."""
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
 
 
 @functools.lru_cache(maxsize=4)
@@ -88,7 +105,9 @@ def signature_is_valid() -> bool:
         return False
     settings = services().settings
     validator = _validator(settings.twilio_auth_token)
-    params = request.form if request.method == "POST" else {}
+    signed_form = getattr(request, "signed_form", None)
+    params: Mapping[str, Any] = (
+        {} if request.method != "POST" else signed_form() if signed_form else request.form)
     url = public_request_url(settings)
     # Twilio signs the URL as we gave it; computing that one signature first halves the
     # cost of a genuine request. The SDK's validate() also tries the URL with and without
