@@ -12,7 +12,7 @@ import hmac
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from flask import Request, Response, abort, request
 from twilio.request_validator import RequestValidator
@@ -68,11 +68,7 @@ class WebhookRequest(Request):
             return
         body = environ["wsgi.input"].read(int(raw_length))
         self._cached_data = body  # get_data() still answers the body
-        try:
-            pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True,
-                              max_num_fields=FORM_MAX_FIELDS)
-        except ValueError:
-            raise RequestEntityTooLarge(f"more than {FORM_MAX_FIELDS} form fields") from None
+        pairs = parse_form(body.decode("utf-8", "replace"))
         values = self.__dict__
         values["form"], values["files"] = ImmutableMultiDict(pairs), _NO_FILES
         by_name = values["_signed_form"] = _SignedForm()
@@ -84,6 +80,23 @@ class WebhookRequest(Request):
         form = self.form
         signed: _SignedForm | None = self.__dict__.get("_signed_form")
         return form if signed is None else signed
+
+
+def parse_form(text: str) -> list[tuple[str, str]]:
+    """``parse_qsl(text, keep_blank_values=True)`` for Twilio's forms, at half the cost:
+    only a field with an escape in it is unescaped (``parse_qsl`` unescapes every name and
+    value). More than ``FORM_MAX_FIELDS`` fields: 413, before any is parsed."""
+    if text.count("&") >= FORM_MAX_FIELDS:
+        raise RequestEntityTooLarge(f"more than {FORM_MAX_FIELDS} form fields")
+    pairs = []
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in field or "+" in field:
+            name, value = unquote_plus(name), unquote_plus(value)
+        pairs.append((name, value))
+    return pairs
 
 
 class _SignedForm(dict[str, list[str]]):

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from flask import Flask, Request, jsonify, request
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from callcenter.webhooks import FORM_MAX_FIELDS, MAX_REQUEST_BYTES, WebhookRequest, request_key
+from callcenter.webhooks import (
+    FORM_MAX_FIELDS,
+    MAX_REQUEST_BYTES,
+    WebhookRequest,
+    parse_form,
+    request_key,
+)
 from ivr.models import CallStep
 from tests.conftest import TwilioSigner, call_params
 
@@ -248,3 +255,12 @@ def test_a_retried_webhook_without_the_token_is_one_step(  # type: ignore[no-unt
     with app_services.database.session() as session:
         inputs = sorted(step.caller_input for step in session.scalars(select(CallStep)))
         assert inputs == ["dtmf:7", "dtmf:8"]
+
+
+@pytest.mark.parametrize("text", [
+    "", "a", "a=", "=x", "a=1&&b=2", "a=1&", "&a=1", "a=b=c", "k=%E6%88%91&k=%E4%BD%A0",
+    "From=%2B8613800000001&To=+864001234567", "x=%zz&y=%", "SpeechResult=我要+投诉%21",
+    "a=%FF",
+])
+def test_the_form_parser_reads_what_parse_qsl_reads(text: str) -> None:
+    assert parse_form(text) == parse_qsl(text, keep_blank_values=True)
