@@ -31,14 +31,16 @@ EXTENSION_KEY = "ivr"
 
 @dataclass(frozen=True)
 class IvrConfig:
-    """Loaded once per app: the prompts file, the menu tree, the opening hours, and the
-    journal the calls' paths are written to."""
+    """Built once per app: the prompts file, the menu tree, the opening hours, the journal
+    the calls' paths are written to, the lookup lock-outs and the public URL builder."""
 
     prompts: Prompts
     menu: Menu
     hours: BusinessHours
     menu_enabled: bool
     journal: CallJournal
+    guard: LookupGuard
+    url: Callable[..., str]
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -53,6 +55,9 @@ def init_app(app: Flask, settings: Settings) -> None:
         hours=BusinessHours(opens, closes, settings.zone),
         menu_enabled=settings.ivr_menu_enabled,
         journal=journal,
+        guard=LookupGuard(svc.redis, settings.lookup_max_failures,
+                          settings.lookup_lockout_seconds),
+        url=functools.partial(absolute_url, settings.public_base_url),
     )
 
 
@@ -117,8 +122,7 @@ def _context(config: IvrConfig, open_session: Callable[[], Session]) -> CallCont
         menu_enabled=config.menu_enabled,
         prompts=config.prompts,
         menu=config.menu,
-        guard=LookupGuard(svc.redis, settings.lookup_max_failures,
-                          settings.lookup_lockout_seconds),
+        guard=config.guard,
         pin_secret=settings.secret_key,
-        url=functools.partial(absolute_url, settings.public_base_url),
+        url=config.url,
     )
