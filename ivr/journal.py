@@ -111,12 +111,18 @@ class _JournalFile:
 
     def unshipped(self) -> Iterator[tuple[list[bytes], int]]:
         """Batches of complete lines after ``shipped``, each with the bytes it spans."""
+        shipped = self.shipped
         while True:
-            chunk = os.pread(self.fd, READ_BYTES, self.shipped)
+            chunk = os.pread(self.fd, READ_BYTES, shipped)
             end = chunk.rfind(b"\n") + 1
+            if end == 0 and len(chunk) == READ_BYTES:  # no journal line is that long
+                log.error("call journal %s: skipped %d bytes without a line end",
+                          self.path.name, len(chunk))
+                end = len(chunk)
             if end == 0:
                 return
             yield chunk[:end].splitlines(), end
+            shipped += end
 
     def is_still_named(self) -> bool:
         try:

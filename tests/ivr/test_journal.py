@@ -520,3 +520,14 @@ def test_close_keeps_a_file_whose_lines_could_not_be_shipped(  # type: ignore[no
     with pytest.raises(ConnectionError):
         new_journal.close()
     assert len(journal_files(journal_dir)) == 1  # the lines wait for the next shipper
+
+
+def test_a_stretch_without_line_ends_is_skipped_not_stuck_on(  # type: ignore[no-untyped-def]
+        new_journal, recorder, journal_dir, monkeypatch) -> None:
+    monkeypatch.setattr(journal, "READ_BYTES", 256)
+    journal_dir.mkdir(parents=True)
+    damaged = journal_dir / "gone-host-1-1.jsonl"
+    damaged.write_bytes(b"x" * 1000 + b"\n" + step(1).encode())
+    assert new_journal.ship() == 1
+    assert recorder.keys() == ["key-1"]
+    assert not damaged.exists()
