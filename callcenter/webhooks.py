@@ -47,10 +47,10 @@ URLENCODED = "application/x-www-form-urlencoded"
 
 
 class WebhookRequest(Request):
-    """Flask's request, with Twilio's small url-encoded forms parsed by the standard library.
+    """Flask's request, with Twilio's small url-encoded forms read by ``parse_form``.
 
-    Every webhook reads its form; Werkzeug's general-purpose form parser costs about three
-    times as much as ``parse_qsl`` for these, which the webhook benchmark shows. Anything
+    Every webhook reads its form; Werkzeug's general-purpose form parser costs several
+    times as much for these, which the webhook benchmark shows. Anything
     else (multipart, no Content-Length, over the size limit) goes the usual way. The field
     limit holds for every url-encoded body: each field costs the signature check too.
     """
