@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import string
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from callcenter.config_files import read_toml
 
 DEFAULT_PROMPTS = Path(__file__).with_name("prompts.toml")
 
@@ -64,20 +65,13 @@ class _Defaulting(dict[str, object]):
 def load_prompts(path: str | Path | None = None) -> Prompts:
     """Read and check a prompts file (default: the one shipped with the service)."""
     source = Path(path) if path else DEFAULT_PROMPTS
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise PromptsError(f"{source}: cannot read prompts file: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise PromptsError(f"{source}: not valid TOML: {error}") from None
-    return parse_prompts(data, str(source))
+    return parse_prompts(read_toml(source, "prompts file", PromptsError), str(source))
 
 
 @functools.cache
 def required_keys() -> frozenset[str]:
     """Every prompt the shipped file defines: an operator's file must define them all."""
-    data = tomllib.loads(DEFAULT_PROMPTS.read_text(encoding="utf-8"))
-    return frozenset(data["prompts"])
+    return frozenset(read_toml(DEFAULT_PROMPTS, "prompts file", PromptsError)["prompts"])
 
 
 def parse_prompts(data: dict[str, Any], source: str) -> Prompts:

@@ -8,12 +8,12 @@ the key at fault; nothing here connects anywhere.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from callcenter.config_files import read_toml
 from queues.skills import (
     MAX_PRIORITY,
     MIN_PRIORITY,
@@ -68,13 +68,8 @@ class RoutingConfig:
 def load_routing_config(path: str | Path | None = None) -> RoutingConfig:
     """Read and check a routing file (default: the one shipped with the service)."""
     source = Path(path) if path else DEFAULT_ROUTING_CONFIG
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RoutingConfigError(f"{source}: cannot read routing file: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise RoutingConfigError(f"{source}: not valid TOML: {error}") from None
-    return parse_routing_config(data, str(source))
+    return parse_routing_config(read_toml(source, "routing file", RoutingConfigError),
+                                str(source))
 
 
 def parse_routing_config(data: Mapping[str, Any], source: str = "routing file") -> RoutingConfig:

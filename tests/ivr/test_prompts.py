@@ -54,3 +54,7 @@ def test_broken_placeholder_and_wrong_type(tmp_path: Path) -> None:
                                                    "goodbye = 42")))
     with pytest.raises(PromptsError, match="cannot read"):
         load_prompts(tmp_path / "absent.toml")
+    saved_as_gbk = tmp_path / "gbk.toml"
+    saved_as_gbk.write_bytes(base.encode("gbk"))  # an editor's other Chinese encoding
+    with pytest.raises(PromptsError, match="gbk.toml: cannot read prompts file"):
+        load_prompts(saved_as_gbk)

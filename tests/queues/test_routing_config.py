@@ -72,6 +72,10 @@ def test_unreadable_files(tmp_path: Path) -> None:
     broken.write_text("[queues\n", encoding="utf-8")
     with pytest.raises(RoutingConfigError, match="not valid TOML"):
         load_routing_config(broken)
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes("# queue d'attente générale\n[queues.inquiry]\n".encode("latin-1"))
+    with pytest.raises(RoutingConfigError, match="latin.toml: cannot read routing file"):
+        load_routing_config(latin)
     minimal = tmp_path / "minimal.toml"
     minimal.write_text("[queues.inquiry]\n", encoding="utf-8")
     assert load_routing_config(minimal).policy.queue_names == ("inquiry",)
