@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from callcenter.db import Database
 from callcenter.services import EXTENSION_KEY as SERVICES_KEY
-from callcenter.services import services
+from callcenter.services import Services, services
 from callcenter.settings import Settings, join_url
 from callcenter.webhooks import request_key
 from handlers.context import repeat_callers
@@ -95,20 +95,21 @@ def call_context() -> WebhookScope:
 class WebhookScope:
     """What ``call_context`` returns: a plain class, because it wraps every webhook."""
 
-    __slots__ = ("_session",)
+    __slots__ = ("_services", "_session")
 
     def __init__(self) -> None:
-        self._session = services().database.session_on_demand()
+        self._services = services()
+        self._session = self._services.database.session_on_demand()
 
     def __enter__(self) -> CallContext:
-        return _context(ivr_config(), self._session)
+        return _context(self._services, ivr_config(), self._session)
 
     def __exit__(self, *exc: Any) -> bool | None:
         return self._session.__exit__(*exc)
 
 
-def _context(config: IvrConfig, open_session: Callable[[], Session]) -> CallContext:
-    svc = services()
+def _context(svc: Services, config: IvrConfig,
+             open_session: Callable[[], Session]) -> CallContext:
     svc.upkeep.ensure_running()
     settings = svc.settings
     return CallContext(

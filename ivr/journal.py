@@ -218,13 +218,13 @@ class CallJournal:
     def _ship_retired_files(self) -> int:
         """Files this process wrote before its current one: still locked by us, so nobody
         else ships them; a failed last ship is retried here first."""
+        self._retired = [f for f in self._retired if f.pid == os.getpid()]  # not a parent's
         shipped = 0
-        while self._retired and self._retired[0].pid == os.getpid():
+        while self._retired:
             retired = self._retired[0]
             shipped += self._ship_file(retired)
             retired.remove()
             self._retired.pop(0)
-        self._retired = [f for f in self._retired if f.pid == os.getpid()]  # a fork's parent's
         return shipped
 
     def _adopt(self, path: Path) -> int:
