@@ -30,11 +30,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = Services.create(settings)
     app.extensions[EXTENSION_KEY] = services
 
+    complaint_views.init_app(app)  # first: the IVR reads the complaints' repeat callers
     ivr_context.init_app(app, settings)
     ivr_views.init_app(app)
     queue_views.init_app(app)
     recording_views.init_app(app)
-    complaint_views.init_app(app)
     staff_views.init_app(app)
     cli.init_app(app)
 

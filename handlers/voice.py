@@ -12,8 +12,7 @@ import logging
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from callcenter.services import services
-from callcenter.webhooks import twilio_webhook, twiml_response
+from callcenter.webhooks import Webhook, twilio_webhook, twiml_response
 from handlers import context, survey
 from ivr import twiml
 from ivr.context import ivr_config, public_url
@@ -31,13 +30,13 @@ _REPLIES = {
 }
 
 
-def _number(name: str, maximum: int) -> int:
-    raw = request.args.get(name, "")
+def _number(hook: Webhook, name: str, maximum: int) -> int:
+    raw = hook.query.get(name, "")
     return int(raw) if raw.isdigit() and len(raw) <= 12 and int(raw) <= maximum else 0
 
 
-def _call_sid() -> str:
-    sid = request.form.get("CallSid", "")[:64]
+def _call_sid(hook: Webhook) -> str:
+    sid = hook.form.get("CallSid", "")[:64]
     return sid if sid.isalnum() else ""
 
 
@@ -56,12 +55,12 @@ def _say_and_end(key: str) -> Response:
 
 @bp.post("/complaints/survey")
 @twilio_webhook
-def answered() -> Response:
+def answered(hook: Webhook) -> Response:
     """The caller picked up: who we are, the complaint's result, the rating question."""
-    svc, policy = services(), context.complaint_policy()
-    callback_id = _number("callback", 2**62)
+    svc, policy = hook.services, context.complaint_policy()
+    callback_id = _number(hook, "callback", 2**62)
     with svc.database.session() as session:
-        opening = survey.answered(session, callback_id, _call_sid(), svc.now(), policy,
+        opening = survey.answered(session, callback_id, _call_sid(hook), svc.now(), policy,
                                   context.working_calendar(session))
     if opening is None:
         return _say_and_end("survey_goodbye")
@@ -77,12 +76,12 @@ def answered() -> Response:
 
 @bp.post("/complaints/survey/answer")
 @twilio_webhook
-def rated() -> Response:
+def rated(hook: Webhook) -> Response:
     """A key (or silence, when the Gather timed out into its Redirect)."""
-    svc, policy = services(), context.complaint_policy()
-    callback_id = _number("callback", 2**62)
-    try_number = max(1, _number("attempt", 99))
-    digits = request.form.get("Digits", "")[:4]
+    svc, policy = hook.services, context.complaint_policy()
+    callback_id = _number(hook, "callback", 2**62)
+    try_number = max(1, _number(hook, "attempt", 99))
+    digits = hook.form.get("Digits", "")[:4]
     with svc.database.session() as session:
         reply = survey.rate(session, callback_id, digits, try_number, svc.now(), policy,
                             context.working_calendar(session))
@@ -93,12 +92,12 @@ def rated() -> Response:
 
 @bp.post("/complaints/survey/status")
 @twilio_webhook
-def status() -> Response:
-    svc, policy = services(), context.complaint_policy()
-    callback_id = _number("callback", 2**62)
-    call_status = request.form.get("CallStatus", "")[:16]
+def status(hook: Webhook) -> Response:
+    svc, policy = hook.services, context.complaint_policy()
+    callback_id = _number(hook, "callback", 2**62)
+    call_status = hook.form.get("CallStatus", "")[:16]
     with svc.database.session() as session:
-        survey.call_ended(session, callback_id, _call_sid(), call_status, svc.now(), policy,
+        survey.call_ended(session, callback_id, _call_sid(hook), call_status, svc.now(), policy,
                           context.working_calendar(session))
     return twiml_response(twiml.empty())
 

@@ -16,7 +16,7 @@ from ivr.models import FINAL_CALL_STATUSES, Call, CallStatus, CallStep
 MAX_NUMBER_LENGTH = 32
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallFacts:
     """The parameters every Twilio voice webhook carries, cleaned."""
 
@@ -29,16 +29,12 @@ class CallFacts:
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> CallFacts:
         get = form.get
-        sid = str(get("CallSid", "") or "")
+        sid = get("CallSid", "")
         # A CallSid is 'CA' + 32 hex digits; anything else is not a call we can key on.
         valid_sid = sid if 2 < len(sid) <= 64 and sid.isalnum() else ""
-        return cls(
-            call_sid=valid_sid,
-            from_number=str(get("From", "") or "")[:MAX_NUMBER_LENGTH],
-            to_number=str(get("To", "") or "")[:MAX_NUMBER_LENGTH],
-            direction=str(get("Direction", "inbound") or "inbound")[:16],
-            status=str(get("CallStatus", "") or "")[:16],
-        )
+        return cls(valid_sid, get("From", "")[:MAX_NUMBER_LENGTH],
+                   get("To", "")[:MAX_NUMBER_LENGTH], get("Direction", "")[:16] or "inbound",
+                   get("CallStatus", "")[:16])
 
 
 def ensure_call(session: Session, facts: CallFacts, *, after_hours: bool, now: datetime) -> None:

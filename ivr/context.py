@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from callcenter.db import Database
 from callcenter.services import EXTENSION_KEY as SERVICES_KEY
-from callcenter.services import Services, services
+from callcenter.services import services
 from callcenter.settings import Settings, join_url
-from callcenter.webhooks import request_key
-from handlers.context import repeat_callers
+from callcenter.webhooks import Webhook
+from handlers.context import EXTENSION_KEY as COMPLAINTS_KEY
+from handlers.repeat_callers import RepeatCallers
 from ivr import calls
 from ivr.calls import CallFacts
 from ivr.flow import CallContext
@@ -32,7 +33,8 @@ EXTENSION_KEY = "ivr"
 @dataclass(frozen=True)
 class IvrConfig:
     """Built once per app: the prompts file, the menu tree, the opening hours, the journal
-    the calls' paths are written to, the lookup lock-outs and the public URL builder."""
+    the calls' paths are written to, the lookup lock-outs, the public URL builder and the
+    numbers with an open complaint."""
 
     prompts: Prompts
     menu: Menu
@@ -41,6 +43,7 @@ class IvrConfig:
     journal: CallJournal
     guard: LookupGuard
     url: Callable[..., str]
+    repeat_callers: RepeatCallers
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -58,6 +61,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         guard=LookupGuard(svc.redis, settings.lookup_max_failures,
                           settings.lookup_lockout_seconds),
         url=functools.partial(absolute_url, settings.public_base_url),
+        repeat_callers=app.extensions[COMPLAINTS_KEY].repeat_callers,
     )
 
 
@@ -86,38 +90,39 @@ def _absolute_url(base: str, path: str, params: tuple[tuple[str, str], ...]) -> 
     return join_url(base, path + (f"?{query}" if query else ""))
 
 
-def call_context() -> WebhookScope:
-    """``with call_context() as ctx``: the context of one webhook. Its database session opens
-    only if the step needs one, and commits when the block ends."""
-    return WebhookScope()
+def call_context(hook: Webhook) -> WebhookScope:
+    """``with call_context(hook) as ctx``: the context of one webhook. Its database session
+    opens only if the step needs one, and commits when the block ends."""
+    return WebhookScope(hook)
 
 
 class WebhookScope:
     """What ``call_context`` returns: a plain class, because it wraps every webhook."""
 
-    __slots__ = ("_services", "_session")
+    __slots__ = ("_hook", "_session")
 
-    def __init__(self) -> None:
-        self._services = services()
-        self._session = self._services.database.session_on_demand()
+    def __init__(self, hook: Webhook) -> None:
+        self._hook = hook
+        self._session = hook.services.database.session_on_demand()
 
     def __enter__(self) -> CallContext:
-        return _context(self._services, ivr_config(), self._session)
+        return _context(self._hook, ivr_config(), self._session)
 
     def __exit__(self, *exc: Any) -> bool | None:
         return self._session.__exit__(*exc)
 
 
-def _context(svc: Services, config: IvrConfig,
+def _context(hook: Webhook, config: IvrConfig,
              open_session: Callable[[], Session]) -> CallContext:
+    svc = hook.services
     svc.upkeep.ensure_running()
     settings = svc.settings
     return CallContext(
         open_session=open_session,
         journal=config.journal,
-        repeat_callers=repeat_callers(),
-        facts=CallFacts.from_form(request.form),
-        request_key=request_key(),
+        repeat_callers=config.repeat_callers,
+        facts=CallFacts.from_form(hook.form),
+        request_key=hook.key,
         now=svc.now(),
         hours=config.hours,
         menu_enabled=config.menu_enabled,

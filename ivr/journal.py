@@ -37,6 +37,9 @@ LINE_VERSION = 1
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # UTC; how SQLAlchemy keeps a datetime in SQLite
 
 
+_quote = json.encoder.encode_basestring_ascii  # what json.dumps quotes a string with
+
+
 def _text(value: object, limit: int) -> str:
     return str(value)[:limit]
 
@@ -61,14 +64,17 @@ class StepLine:
     after_hours: bool
 
     def encode(self) -> bytes:
+        """The line ``json.dumps`` would write, byte for byte, at half its cost: every
+        field is a string quoted by the encoder's own function, or a constant."""
         at = self.at if self.at.tzinfo is UTC else self.at.astimezone(UTC)
-        return (json.dumps(
-            [LINE_VERSION, self.call_sid[:64], self.request_key[:64],
-             at.isoformat(" ", "microseconds")[:26],  # TIME_FORMAT, at a third of the cost
-             self.node[:32], self.caller_input[:64], self.outcome[:64],
-             self.from_number[:32], self.to_number[:32], self.direction[:16],
-             bool(self.after_hours)],
-        ) + "\n").encode()
+        quote = _quote
+        return (f"[{LINE_VERSION}, {quote(self.call_sid[:64])}, "
+                f"{quote(self.request_key[:64])}, "
+                f"{quote(at.isoformat(' ', 'microseconds')[:26])}, "  # TIME_FORMAT, cheaper
+                f"{quote(self.node[:32])}, {quote(self.caller_input[:64])}, "
+                f"{quote(self.outcome[:64])}, {quote(self.from_number[:32])}, "
+                f"{quote(self.to_number[:32])}, {quote(self.direction[:16])}, "
+                f"{'true' if self.after_hours else 'false'}]\n").encode()
 
     @classmethod
     def decode(cls, line: bytes) -> StepLine:

@@ -6,7 +6,7 @@ import functools
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from callcenter.config_files import read_toml
 
@@ -17,16 +17,18 @@ class PromptsError(ValueError):
     """The prompts file is unreadable or incomplete; the message names the file and key."""
 
 
-@dataclass(frozen=True)
-class Prompt:
-    """Either words to speak or the URL of an audio file to play."""
+class Prompt(NamedTuple):
+    """Either words to speak or the URL of an audio file to play.
+
+    A named tuple rather than a frozen dataclass: rendered menus are cached by their
+    prompts, and a tuple's hash costs a fraction of a dataclass's on every menu step.
+    """
 
     text: str = ""
     audio_url: str = ""
 
 
-@dataclass(frozen=True)
-class Voice:
+class Voice(NamedTuple):
     voice: str
     language: str
     speech_language: str

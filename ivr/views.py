@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from callcenter.services import services
-from callcenter.webhooks import twilio_webhook, twiml_response
+from callcenter.webhooks import Webhook, twilio_webhook, twiml_response
 from ivr import flow, twiml
 from ivr.context import call_context, ivr_config
 from ivr.menu import CallerInput, Node
@@ -18,60 +18,61 @@ log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__)
 
 
-def _int_param(name: str, default: int, maximum: int, *, in_url: bool = False) -> int:
-    raw = (request.args if in_url else request.form).get(name, "")
+def _int_param(fields: dict[str, str], name: str, default: int, maximum: int) -> int:
+    raw = fields.get(name, "")
     return int(raw) if raw.isdigit() and len(raw) <= 6 and int(raw) <= maximum else default
 
 
 @bp.post("/voice/incoming")
 @twilio_webhook
-def incoming() -> Response:
-    with call_context() as ctx:
+def incoming(hook: Webhook) -> Response:
+    with call_context(hook) as ctx:
         return twiml_response(flow.incoming(ctx))
 
 
 @bp.post("/ivr/menu")
 @twilio_webhook
-def menu_answer() -> Response:
+def menu_answer(hook: Webhook) -> Response:
+    query = hook.query
     try:
-        node = Node(request.args.get("node", ""))
+        node = Node(query.get("node", ""))
     except ValueError:
         node = None
-    attempt = _int_param("attempt", 1, 99, in_url=True)
-    caller = CallerInput.from_webhook(request.form.get("Digits"), request.form.get("SpeechResult"))
-    with call_context() as ctx:
+    attempt = _int_param(query, "attempt", 1, 99)
+    caller = CallerInput.from_webhook(hook.form.get("Digits"), hook.form.get("SpeechResult"))
+    with call_context(hook) as ctx:
         if node is None:  # a URL we never issued: start the menu again rather than fail
             return twiml_response(flow.incoming(ctx))
-        number = "".join(ch for ch in request.args.get("number", "") if ch.isdigit())[:16]
+        number = "".join(ch for ch in query.get("number", "") if ch.isdigit())[:16]
         return twiml_response(flow.answer(ctx, node, attempt, caller, complaint_number=number))
 
 
 @bp.post("/ivr/voicemail")
 @twilio_webhook
-def voicemail() -> Response:
-    recording_sid = request.form.get("RecordingSid", "")[:64]
-    duration = _int_param("RecordingDuration", 0, 24 * 3600)
-    with call_context() as ctx:
+def voicemail(hook: Webhook) -> Response:
+    recording_sid = hook.form.get("RecordingSid", "")[:64]
+    duration = _int_param(hook.form, "RecordingDuration", 0, 24 * 3600)
+    with call_context(hook) as ctx:
         return twiml_response(flow.voicemail_done(
             ctx, recording_sid if recording_sid.isalnum() else "", duration,
-            request.form.get("Digits", "")))
+            hook.form.get("Digits", "")))
 
 
 @bp.post("/voice/status")
 @twilio_webhook
-def status() -> Response:
-    with call_context() as ctx:
+def status(hook: Webhook) -> Response:
+    with call_context(hook) as ctx:
         if ctx.persisted:
-            flow.call_ended(ctx, _int_param("CallDuration", 0, 7 * 24 * 3600))
+            flow.call_ended(ctx, _int_param(hook.form, "CallDuration", 0, 7 * 24 * 3600))
     return twiml_response(twiml.empty())
 
 
 @bp.post("/voice/fallback")
 @twilio_webhook
-def fallback() -> Response:
+def fallback(hook: Webhook) -> Response:
     log.error("Twilio used the fallback URL: ErrorCode=%s ErrorUrl=%s",
-              request.form.get("ErrorCode"), request.form.get("ErrorUrl"))
-    with call_context() as ctx:
+              hook.form.get("ErrorCode"), hook.form.get("ErrorUrl"))
+    with call_context(hook) as ctx:
         return twiml_response(flow.fallback(ctx))
 
 

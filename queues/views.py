@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response
 
 from callcenter.services import EXTENSION_KEY as SERVICES_KEY
-from callcenter.webhooks import twilio_webhook, twiml_response
+from callcenter.webhooks import Webhook, twilio_webhook, twiml_response
 from ivr import twiml
 from ivr.context import call_context, ivr_config, public_url
 from ivr.views import webhook_error
@@ -36,78 +36,79 @@ _CALL_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
 DEFAULT_SKILL = "inquiry"
 
 
-def _number(name: str, source: dict[str, str] | None = None) -> int:
-    raw = (source if source is not None else request.form).get(name, "")
+def _number(fields: dict[str, str], name: str) -> int:
+    raw = fields.get(name, "")
     return int(raw) if raw.isdigit() and len(raw) < 10 else 0
 
 
-def _skill() -> str:
-    skill = request.args.get("skill", "")
+def _skill(hook: Webhook) -> str:
+    skill = hook.query.get("skill", "")
     return skill if _SKILL.match(skill) else DEFAULT_SKILL
 
 
-def _offer() -> tuple[str, int]:
-    seat = request.args.get("seat", "")
-    return (seat if SEAT_ID.match(seat) else ""), _number("seq", request.args)
+def _offer(hook: Webhook) -> tuple[str, int]:
+    seat = hook.query.get("seat", "")
+    return (seat if SEAT_ID.match(seat) else ""), _number(hook.query, "seq")
 
 
 @bp.post("/queue/wait")
 @twilio_webhook
-def wait() -> Response:
+def wait(hook: Webhook) -> Response:
     """One turn of the hold loop: position and expected wait when due, then music."""
     music = ivr_config().prompts.get("hold_music").audio_url or public_url(HOLD_MUSIC_PATH)
     hold_request = callflow.HoldRequest(
-        skill=_skill(), queue_time=_number("QueueTime"),
-        twilio_position=_number("QueuePosition"), state=HoldState.from_params(request.args))
-    with call_context() as ctx:
+        skill=_skill(hook), queue_time=_number(hook.form, "QueueTime"),
+        twilio_position=_number(hook.form, "QueuePosition"),
+        state=HoldState.from_params(hook.query))
+    with call_context(hook) as ctx:
         return twiml_response(callflow.hold_turn(ctx, hold_request, music))
 
 
 @bp.post("/queue/choice")
 @twilio_webhook
-def choice() -> Response:
-    digits = request.form.get("Digits", "")[:4]
-    with call_context() as ctx:
+def choice(hook: Webhook) -> Response:
+    digits = hook.form.get("Digits", "")[:4]
+    with call_context(hook) as ctx:
         return twiml_response(callflow.overflow_choice(
-            ctx, _skill(), digits, HoldState.from_params(request.args)))
+            ctx, _skill(hook), digits, HoldState.from_params(hook.query)))
 
 
 @bp.post("/queue/left")
 @twilio_webhook
-def left() -> Response:
+def left(hook: Webhook) -> Response:
     """The <Enqueue> ended: redirected to a seat, hung up, or left for voicemail/call-back."""
-    result = request.form.get("QueueResult", "")[:32]
-    with call_context() as ctx:
+    result = hook.form.get("QueueResult", "")[:32]
+    with call_context(hook) as ctx:
         return twiml_response(callflow.left(ctx, result))
 
 
 @bp.post("/queue/connect")
 @twilio_webhook
-def connect() -> Response:
-    seat_id, seq = _offer()
-    with call_context() as ctx:
-        return twiml_response(callflow.connect(ctx, _skill(), seat_id, seq))
+def connect(hook: Webhook) -> Response:
+    seat_id, seq = _offer(hook)
+    with call_context(hook) as ctx:
+        return twiml_response(callflow.connect(ctx, _skill(hook), seat_id, seq))
 
 
 @bp.post("/queue/seat-answered")
 @twilio_webhook
-def seat_answered() -> Response:
-    seat_id, seq = _offer()
-    call_sid = request.args.get("call", "") or request.form.get("ParentCallSid", "")
+def seat_answered(hook: Webhook) -> Response:
+    seat_id, seq = _offer(hook)
+    call_sid = hook.query.get("call", "") or hook.form.get("ParentCallSid", "")
     if seat_id and _CALL_SID.match(call_sid):
-        callflow.seat_answered(call_sid, seat_id, seq, request.form.get("CallStatus", ""))
+        callflow.seat_answered(call_sid, seat_id, seq, hook.form.get("CallStatus", ""))
     return twiml_response(twiml.empty())
 
 
 @bp.post("/queue/seat-done")
 @twilio_webhook
-def seat_done() -> Response:
-    seat_id, seq = _offer()
-    status = request.form.get("DialCallStatus", "")[:16]
-    talked = request.form.get("DialCallDuration", "")
-    with call_context() as ctx:
+def seat_done(hook: Webhook) -> Response:
+    seat_id, seq = _offer(hook)
+    status = hook.form.get("DialCallStatus", "")[:16]
+    talked = hook.form.get("DialCallDuration", "")
+    with call_context(hook) as ctx:
         return twiml_response(callflow.seat_done(
-            ctx, _skill(), seat_id, seq, status,
+            ctx, _skill(hook), seat_id, seq, status,
             int(talked) if talked.isdigit() and len(talked) < 8 else None))
 
 

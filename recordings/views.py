@@ -11,10 +11,9 @@ import logging
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response
 
-from callcenter.services import services
-from callcenter.webhooks import twilio_webhook, twiml_response
+from callcenter.webhooks import Webhook, twilio_webhook, twiml_response
 from ivr import twiml
 from ivr.views import webhook_error
 from recordings import api
@@ -28,13 +27,13 @@ log = logging.getLogger(__name__)
 bp = Blueprint("recordings", __name__)
 
 
-def _int_form(name: str, maximum: int) -> int | None:
-    raw = request.form.get(name, "")
+def _int_form(form: dict[str, str], name: str, maximum: int) -> int | None:
+    raw = form.get(name, "")
     return int(raw) if raw.isdigit() and len(raw) <= 7 and int(raw) <= maximum else None
 
 
-def _start_time() -> datetime | None:
-    raw = request.form.get("RecordingStartTime", "")
+def _start_time(form: dict[str, str]) -> datetime | None:
+    raw = form.get("RecordingStartTime", "")
     try:
         moment = parsedate_to_datetime(raw) if raw else None
     except (TypeError, ValueError):
@@ -44,21 +43,21 @@ def _start_time() -> datetime | None:
 
 @bp.post("/recordings/status")
 @twilio_webhook
-def status() -> Response:
-    form = request.form
+def status(hook: Webhook) -> Response:
+    form = hook.form
     sid = form.get("RecordingSid", "")[:64]
     leg_sid = form.get("CallSid", "")[:64]
     if not (sid.isalnum() and leg_sid.isalnum()):
         return Response("RecordingSid and CallSid are required\n", status=400,
                         mimetype="text/plain")
     try:
-        kind = RecordingKind(request.args.get("kind", RecordingKind.CONVERSATION))
+        kind = RecordingKind(hook.query.get("kind", RecordingKind.CONVERSATION))
     except ValueError:
         kind = RecordingKind.CONVERSATION
-    seat = request.args.get("seat", "")
-    customer_call = request.args.get("call", "")
+    seat = hook.query.get("seat", "")
+    customer_call = hook.query.get("call", "")
     call_sid = customer_call if CALL_SID.match(customer_call) else leg_sid
-    svc = services()
+    svc = hook.services
     with svc.database.session() as session:
         outcome = apply_status(session, RecordingFacts(
             recording_sid=sid,
@@ -66,11 +65,11 @@ def status() -> Response:
             leg_call_sid=leg_sid,
             status=form.get("RecordingStatus", "completed")[:16],
             url=form.get("RecordingUrl", "")[:512],
-            duration=_int_form("RecordingDuration", 7 * 24 * 3600),
+            duration=_int_form(form, "RecordingDuration", 7 * 24 * 3600),
             seat_id=seat if SEAT_ID.match(seat) else None,
-            channels=_int_form("RecordingChannels", 8),
+            channels=_int_form(form, "RecordingChannels", 8),
             source=form.get("RecordingSource", "")[:32],
-            started_at=_start_time(),
+            started_at=_start_time(form),
             error_code=form.get("ErrorCode", "")[:16],
         ), kind, svc.now())
         recording_id = outcome.recording.id

@@ -98,6 +98,19 @@ def test_a_line_round_trips_through_encode_and_decode() -> None:
     assert StepLine.decode(encoded.rstrip(b"\n")) == line
 
 
+@pytest.mark.parametrize("text", [
+    "speech:我要投诉扣费问题", 'quote " backslash \\ slash /', "tab\tnewline\n\u2028", "\x00\x1f",
+    "emoji 😀", "", "+8613800000001",
+])
+def test_a_line_is_what_json_dumps_writes(text: str) -> None:
+    line = replace(step(2, after_hours=True), caller_input=text, request_key=text,
+                   from_number=text[:32])
+    expected = json.dumps([1, line.call_sid, text, "2026-11-23 02:30:02.000000", line.node,
+                           text, line.outcome, text[:32], line.to_number, line.direction,
+                           True]) + "\n"
+    assert line.encode() == expected.encode()
+
+
 def test_a_time_in_another_zone_is_kept_as_the_same_moment() -> None:
     shanghai = T0.astimezone(ZoneInfo("Asia/Shanghai"))
     decoded = StepLine.decode(step(0, at=shanghai).encode())
