@@ -116,6 +116,14 @@ def parse_form(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _unescape(value: str) -> str:
+    # Twilio escapes the '+' of every phone number (From, To, Caller...) and nothing else
+    # in most fields: that one escape alone is replaced without the general unquoting.
+    if "+" not in value and value.count("%") == value.count("%2B"):
+        return value.replace("%2B", "+")
+    return unquote_plus(value)
+
+
 def _form_pairs(req: Request) -> list[tuple[str, str]]:
     if req.method != "POST":
         return []  # Twilio signs the URL alone
@@ -165,14 +173,6 @@ def signature_is_valid(req: Request, settings: Settings, pairs: list[tuple[str, 
     for name, value in pairs:
         every.setdefault(name, []).append(value)
     return bool(_validator(settings.twilio_auth_token).validate(url, every, signature))
-
-
-def _unescape(value: str) -> str:
-    # Twilio escapes the '+' of every phone number (From, To, Caller...) and nothing else
-    # in most fields: that one escape alone is replaced without the general unquoting.
-    if "+" not in value and value.count("%") == value.count("%2B"):
-        return value.replace("%2B", "+")
-    return unquote_plus(value)
 
 
 class _SignedForm(dict[str, list[str]]):
