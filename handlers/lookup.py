@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.models import Complaint, Stage
+from handlers.models import COMPLAINT_IS_OPEN, Complaint
 
 PIN_DIGITS = 6
 
@@ -49,7 +49,7 @@ def has_open_complaint(session: Session, caller_number: str) -> bool:
         return False
     found = session.scalar(
         select(Complaint.id)
-        .where(Complaint.caller_number == caller_number, Complaint.stage != Stage.ARCHIVE)
+        .where(Complaint.caller_number == caller_number, COMPLAINT_IS_OPEN)
         .limit(1)
     )
     return found is not None

@@ -95,6 +95,11 @@ class Complaint(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+COMPLAINT_IS_OPEN = Complaint.stage != Stage.ARCHIVE
+"""A complaint still being handled (any stage before the archive): what a repeat caller is
+told about, and what raises a caller's place in the queue."""
+
+
 class ComplaintEvent(Base):
     """One line of the trail: who (person, system or caller, in which role) did or saw what,
     when, at which stage, with their opinion. Rows are never changed or deleted."""

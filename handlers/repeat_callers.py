@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.db import Database, after_commit
-from handlers.models import Complaint, Stage
+from handlers.models import COMPLAINT_IS_OPEN, Complaint
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class RepeatCallers:
             with self.database.session() as session:
                 numbers = frozenset(session.scalars(
                     select(Complaint.caller_number).distinct()
-                    .where(Complaint.stage != Stage.ARCHIVE, Complaint.caller_number != "")))
+                    .where(COMPLAINT_IS_OPEN, Complaint.caller_number != "")))
             self._numbers, self._version = numbers, version
             self._loaded_at = time.monotonic()
             return numbers

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers.models import Complaint, Stage
+from handlers.models import COMPLAINT_IS_OPEN, Complaint
 from ivr.models import CallbackStatus, CallbackTask
 from queues.skills import PriorityRules
 
@@ -43,7 +43,7 @@ def caller_standing(session: Session, caller_number: str, now: datetime) -> Call
         return CallerStanding()
     open_rows = session.execute(
         select(Complaint.urgency, Complaint.reopen_count)
-        .where(Complaint.caller_number == caller_number, Complaint.stage != Stage.ARCHIVE)
+        .where(Complaint.caller_number == caller_number, COMPLAINT_IS_OPEN)
     ).all()
     urgent_or_reopened = any(urgency == URGENT or reopened for urgency, reopened in open_rows)
     recent = 0
