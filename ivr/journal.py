@@ -152,7 +152,6 @@ class CallJournal:
         self.apply = apply
         self._file: _JournalFile | None = None
         self._retired: list[_JournalFile] = []
-        self._pid = 0
         self._files_opened = 0
         self._write_lock = threading.Lock()
         self._ship_lock = threading.Lock()
@@ -160,21 +159,24 @@ class CallJournal:
     def append(self, line: StepLine) -> None:
         data = line.encode()
         with self._write_lock:
-            if self._pid != os.getpid() or self._file is None:
-                self._open_own_file()
-            assert self._file is not None
-            os.write(self._file.fd, data)
+            own = self._own_file() or self._open_own_file()
+            os.write(own.fd, data)
 
-    def _open_own_file(self) -> None:
-        """A new file for this process (after a fork, the parent's file stays the parent's)."""
+    def _own_file(self) -> _JournalFile | None:
+        """The file this process writes; None before its first step, and in a forked child
+        until its own first step (the parent's file stays the parent's)."""
+        own = self._file
+        return own if own is not None and own.pid == os.getpid() else None
+
+    def _open_own_file(self) -> _JournalFile:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._pid = os.getpid()
+        pid = os.getpid()
         while True:
             self._files_opened += 1
-            name = f"{socket.gethostname()}-{self._pid}-{self._files_opened}{SUFFIX}"
+            name = f"{socket.gethostname()}-{pid}-{self._files_opened}{SUFFIX}"
             try:
                 self._file = _JournalFile(self.directory / name, create=True)
-                return
+                return self._file
             except FileExistsError:  # a file left by an earlier process with the same pid
                 continue
 
@@ -194,11 +196,11 @@ class CallJournal:
         """The process stops writing: ship, and remove its file if all of it is shipped
         (left behind, it would be shipped again by the next process)."""
         self.ship()
-        own = self._file if self._pid == os.getpid() else None
+        own = self._own_file()
         with self._write_lock:
             if own is not None and own.shipped == own.size():
                 own.remove()
-                self._file, self._pid = None, 0
+                self._file = None
 
     def catch_up(self) -> None:
         """``ship()`` before reading a call's path back. A failure is logged, not raised:
@@ -210,7 +212,7 @@ class CallJournal:
             log.exception("call journal not shipped before reading a path; the upkeep retries")
 
     def _ship_own_file(self) -> int:
-        own = self._file if self._pid == os.getpid() else None
+        own = self._own_file()
         if own is None:
             return 0
         shipped = self._ship_file(own)
@@ -288,5 +290,5 @@ class CallJournal:
 
     def pending_bytes(self) -> int:
         """Bytes of this process's file not yet shipped (for health checks and tests)."""
-        own = self._file if self._pid == os.getpid() else None
+        own = self._own_file()
         return 0 if own is None else own.size() - own.shipped

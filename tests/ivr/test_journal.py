@@ -326,10 +326,10 @@ def test_a_line_appended_just_before_the_switch_goes_with_the_old_file(  # type:
     monkeypatch.setattr(journal, "ROTATE_BYTES", 1)
     original = CallJournal._open_own_file
 
-    def switch_after_a_late_append(self: CallJournal) -> None:
+    def switch_after_a_late_append(self: CallJournal) -> journal._JournalFile:
         if self._file is not None:  # a webhook appended between the ship and the switch
             os.write(self._file.fd, step(99).encode())
-        original(self)
+        return original(self)
 
     monkeypatch.setattr(CallJournal, "_open_own_file", switch_after_a_late_append)
     new_journal.append(step(0))
@@ -343,11 +343,11 @@ def test_a_failure_while_rotating_loses_no_line_and_delays_none(  # type: ignore
     monkeypatch.setattr(journal, "ROTATE_BYTES", 1)
     original = CallJournal._open_own_file
 
-    def switch_after_a_late_append(self: CallJournal) -> None:
+    def switch_after_a_late_append(self: CallJournal) -> journal._JournalFile:
         if self._file is not None:
             os.write(self._file.fd, step(99).encode())
             recorder.fail_next = 1  # the database goes away for the late line's batch
-        original(self)
+        return original(self)
 
     monkeypatch.setattr(CallJournal, "_open_own_file", switch_after_a_late_append)
     new_journal.append(step(0))
