@@ -20,10 +20,10 @@ from handlers.calendar import WorkingCalendar
 from handlers.models import CallbackStatus, Complaint, ComplaintCallback
 from handlers.policy import Policy
 from handlers.trail import Action, Actor
+from ivr.models import FINAL_CALL_STATUSES
 
 NOT_SOLVED_KEY = "0"
 MAX_TRIES = 3
-FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
 def read_rating(digits: str, scale: int) -> tuple[int | None, bool | None] | None:

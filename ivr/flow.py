@@ -22,7 +22,7 @@ from ivr.hours import BusinessHours
 from ivr.journal import CallJournal, StepLine, batch_of
 from ivr.lookup_guard import LookupGuard
 from ivr.menu import QUEUE_SKILLS, Action, CallerInput, Menu, Node, Skill, Step
-from ivr.models import StatusLookup
+from ivr.models import FINAL_CALL_STATUSES, StatusLookup
 from ivr.prompts import Prompt, Prompts
 from queues import entry as queue_entry
 
@@ -290,7 +290,7 @@ def call_ended(ctx: CallContext, duration: int | None) -> None:
     """
     ctx.journal.catch_up()
     calls.close_call(ctx.session, ctx.facts, duration, ctx.now)
-    if ctx.facts.status in ("completed", "busy", "no-answer", "failed", "canceled"):
+    if ctx.facts.status in FINAL_CALL_STATUSES:
         queue_entry.caller_hung_up(ctx.session, ctx.facts.call_sid, ctx.now)
 
 

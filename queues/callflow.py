@@ -19,6 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from callcenter.services import services
 from ivr import callbacks, twiml
 from ivr.flow import CallContext, overflow_to_voicemail
+from ivr.models import FINAL_CALL_STATUSES
 from ivr.prompts import Prompt
 from queues import entry, hold, holding, jobs
 from queues.context import routing_config, routing_index
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 WORKING = (SeatState.AVAILABLE, SeatState.RESERVED, SeatState.ON_CALL, SeatState.WRAP_UP)
 ANSWERED = ("completed", "answered")
-CALL_GONE = ("completed", "busy", "no-answer", "failed", "canceled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +204,7 @@ def seat_done(ctx: CallContext, skill: str, seat_id: str, seq: int, dial_status:
                               talked_s)
         ctx.step("seat_done", outcome=f"talked:{seat_id}")
         return after_seat_leg(ctx, skill)
-    if ctx.facts.status in CALL_GONE:  # the caller hung up while the seat was ringing
+    if ctx.facts.status in FINAL_CALL_STATUSES:  # the caller hung up while the seat was ringing
         entry.enqueue_quietly(svc, jobs.enqueue_call_ended, call_sid)
         return twiml.empty()
     entry.enqueue_quietly(svc, jobs.enqueue_offer_unanswered, call_sid, seat_id, seq)
