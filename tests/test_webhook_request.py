@@ -24,7 +24,7 @@ from callcenter.webhooks import (
     twilio_signature,
 )
 from ivr.models import CallStep
-from tests.conftest import TwilioSigner, call_params
+from tests.conftest import PUBLIC_BASE_URL, TwilioSigner, call_params
 
 URLENCODED = "application/x-www-form-urlencoded"
 MIB = 1024 * 1024
@@ -205,6 +205,21 @@ def test_a_signed_multipart_webhook_is_accepted(client, twilio) -> None:  # type
                            headers={"X-Twilio-Signature": twilio.signature(
                                "/voice/incoming", params)})
     assert response.status_code == 200
+
+
+def test_a_signature_over_the_url_with_its_port_is_accepted(  # type: ignore[no-untyped-def]
+        client) -> None:
+    """Twilio may sign ``https://host:443/...`` for a base configured without the port: the
+    SDK's check of both forms still runs when the URL as configured does not match."""
+    ported = TwilioSigner(client, base_url=PUBLIC_BASE_URL + ":443")
+    data = MultiDict([*call_params(Digits="1").items(), ("Dup", "b"), ("Dup", "a")])
+    path = "/ivr/menu?node=main&attempt=1"
+    signature = ported.validator.compute_signature(ported.base_url + path, data)
+    response = client.post(path, data=data, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200, response.data
+    forged = client.post(path, data=MultiDict([*data.items(multi=True), ("Dup", "c")]),
+                         headers={"X-Twilio-Signature": signature})
+    assert forged.status_code == 403
 
 
 def test_a_signature_over_other_mandarin_is_refused(client, twilio) -> None:  # type: ignore[no-untyped-def]
