@@ -23,6 +23,8 @@ from callcenter import migrate
 from callcenter.models import Base
 from callcenter.services import Services, services
 from callcenter.settings import Settings
+from ivr.context import EXTENSION_KEY as IVR_KEY
+from ivr.context import IvrConfig
 from ivr.journal import CallJournal
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -130,7 +132,8 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def call_journal(app: Flask) -> CallJournal:
     """The app's call journal: ``ship()`` puts the steps webhooks journaled in the database."""
-    return app.extensions["ivr"].journal  # type: ignore[no-any-return]
+    config: IvrConfig = app.extensions[IVR_KEY]
+    return config.journal
 
 
 @pytest.fixture

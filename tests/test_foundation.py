@@ -90,8 +90,7 @@ def test_unsigned_webhooks_are_refused_and_change_nothing(  # type: ignore[no-un
 
 
 def test_signature_over_other_parameters_is_refused(  # type: ignore[no-untyped-def]
-        client, twilio: TwilioSigner,
-                                                    app_services) -> None:
+        client, twilio: TwilioSigner, app_services) -> None:
     signature = twilio.signature("/voice/incoming", call_params(From="+8613900000000"))
     response = client.post("/voice/incoming", data=call_params(),
                            headers={"X-Twilio-Signature": signature})
