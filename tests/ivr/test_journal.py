@@ -256,6 +256,25 @@ def test_the_journal_of_a_process_that_exited_is_adopted(  # type: ignore[no-unt
     assert not left.exists()
 
 
+def test_a_forked_child_writes_a_file_of_its_own(  # type: ignore[no-untyped-def]
+        new_journal, recorder) -> None:
+    new_journal.append(step(0))
+    parent_file = new_journal._file
+    pid = os.fork()
+    if pid == 0:  # the child (a gunicorn worker forked from the master): never the parent's
+        ok = False
+        try:
+            new_journal.append(step(1))
+            ok = new_journal._file is not parent_file and new_journal.pending_bytes() > 0
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert new_journal._file is parent_file
+    assert new_journal.ship() == 2  # its own line, and the exited child's file adopted
+    assert sorted(recorder.take()) == ["key-0", "key-1"]
+
+
 def test_the_journal_of_a_live_process_is_not_touched(  # type: ignore[no-untyped-def]
         new_journal, recorder, journal_dir) -> None:
     child = start_writer(journal_dir, 3, hold=True)
