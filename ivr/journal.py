@@ -116,10 +116,16 @@ class _JournalFile:
         self.pid = os.getpid()  # the process that holds the lock
 
     def unshipped(self) -> Iterator[tuple[list[bytes], int]]:
-        """Batches of complete lines after ``shipped``, each with the bytes it spans."""
+        """Batches of complete lines after ``shipped``, each with the bytes it spans, up to
+        the end the file had when called.
+
+        Lines appended meanwhile wait for the next ship: a shipper that chased the writer
+        would, under load, ship a line or two per batch, a database round trip each.
+        """
         shipped = self.shipped
-        while True:
-            chunk = os.pread(self.fd, READ_BYTES, shipped)
+        end_of_file = self.size()
+        while shipped < end_of_file:
+            chunk = os.pread(self.fd, min(READ_BYTES, end_of_file - shipped), shipped)
             end = chunk.rfind(b"\n") + 1
             if end == 0 and len(chunk) == READ_BYTES:  # no journal line is that long
                 log.error("call journal %s: skipped %d bytes without a line end",

@@ -174,6 +174,31 @@ def test_lines_appended_after_a_ship_go_with_the_next(  # type: ignore[no-untype
     assert recorder.take() == ["key-1", "key-2"]
 
 
+def test_lines_appended_while_a_batch_is_applied_wait_for_the_next_ship(  # type: ignore[no-untyped-def]
+        new_journal, recorder) -> None:
+    # Under load the webhooks append while the shipper is in the database: chasing them
+    # would ship a line or two per round trip.
+    appended = []
+
+    def apply_while_a_webhook_appends(batch: bytes) -> None:
+        recorder(batch)
+        if len(appended) < 2:
+            appended.append(step(10 + len(appended)))
+            new_journal.append(appended[-1])
+
+    new_journal.apply = apply_while_a_webhook_appends
+    new_journal.append(step(0))
+    new_journal.append(step(1))
+    assert new_journal.ship() == 2
+    assert recorder.take() == ["key-0", "key-1"]
+    assert new_journal.pending_bytes() > 0
+    assert new_journal.ship() == 1
+    assert recorder.take() == ["key-10"]
+    assert new_journal.ship() == 1
+    assert recorder.take() == ["key-11"]
+    assert new_journal.pending_bytes() == 0
+
+
 def test_shipping_an_empty_journal_delivers_nothing(  # type: ignore[no-untyped-def]
         new_journal, recorder, journal_dir) -> None:
     assert new_journal.ship() == 0
