@@ -6,7 +6,8 @@ from flask import Flask, Response
 
 from callcenter.services import EXTENSION_KEY, Services
 from callcenter.settings import Settings
-from callcenter.webhooks import MAX_REQUEST_BYTES, WebhookRequest
+from callcenter.webhooks import EXTENSION_KEY as WEBHOOKS_KEY
+from callcenter.webhooks import MAX_REQUEST_BYTES, WebhookDispatcher
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -23,12 +24,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings.check_for_start()
 
     app = Flask(__name__)
-    app.request_class = WebhookRequest
     # No SECRET_KEY: the service keeps no cookie sessions (staff use bearer tokens), and
-    # without one Flask opens no signed-cookie session on every webhook.
+    # without one Flask opens no signed-cookie session on every request.
     app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     services = Services.create(settings)
     app.extensions[EXTENSION_KEY] = services
+    # Twilio's webhooks are served ahead of Flask's dispatch (callcenter/webhooks.py).
+    webhooks = WebhookDispatcher(app, services)
+    app.wsgi_app = webhooks  # type: ignore[method-assign]
+    app.extensions[WEBHOOKS_KEY] = webhooks
 
     complaint_views.init_app(app)  # first: the IVR reads the complaints' repeat callers
     ivr_context.init_app(app, settings)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
-from callcenter.webhooks import Webhook, twilio_webhook, twiml_response
+from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from handlers import context, survey
 from ivr import twiml
 from ivr.context import ivr_config, public_url
@@ -20,7 +19,6 @@ from ivr.flow import spell_digits
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("complaint_voice", __name__)
 
 _REPLIES = {
     survey.Reply.THANKS: "survey_thanks",
@@ -28,6 +26,15 @@ _REPLIES = {
     survey.Reply.NO_RATING: "survey_no_rating",
     survey.Reply.GOODBYE: "survey_goodbye",
 }
+
+
+def survey_error(error: Exception, hook: Webhook) -> Answer:
+    """No survey webhook answers 5xx: the caller hears an apology, a seat will call."""
+    log.exception("survey webhook %s failed", hook.path)
+    return _say_and_end("survey_error")
+
+
+routes = WebhookRoutes(on_error=survey_error)
 
 
 def _number(hook: Webhook, name: str, maximum: int) -> int:
@@ -40,22 +47,21 @@ def _call_sid(hook: Webhook) -> str:
     return sid if sid.isalnum() else ""
 
 
-def _ask(callback_id: int, try_number: int, intro: list[str]) -> Response:
+def _ask(callback_id: int, try_number: int, intro: list[str]) -> Answer:
     prompts = ivr_config().prompts
     action = public_url("/complaints/survey/answer", callback=str(callback_id),
                         attempt=str(try_number))
     spoken = [*(prompts.get(key) for key in intro), prompts.get("survey_menu")]
-    return twiml_response(twiml.menu(spoken, prompts.voice, action, speech=False))
+    return twiml.menu(spoken, prompts.voice, action, speech=False)
 
 
-def _say_and_end(key: str) -> Response:
+def _say_and_end(key: str) -> Answer:
     prompts = ivr_config().prompts
-    return twiml_response(twiml.speak_and_hang_up([prompts.get(key)], prompts.voice))
+    return twiml.speak_and_hang_up([prompts.get(key)], prompts.voice)
 
 
-@bp.post("/complaints/survey")
-@twilio_webhook
-def answered(hook: Webhook) -> Response:
+@routes.post("/complaints/survey")
+def answered(hook: Webhook) -> Answer:
     """The caller picked up: who we are, the complaint's result, the rating question."""
     svc, policy = hook.services, context.complaint_policy()
     callback_id = _number(hook, "callback", 2**62)
@@ -71,12 +77,11 @@ def answered(hook: Webhook) -> Response:
         prompts.get("survey_result", result=opening.result),
         prompts.get("survey_menu"),
     ]
-    return twiml_response(twiml.menu(spoken, prompts.voice, action, speech=False))
+    return twiml.menu(spoken, prompts.voice, action, speech=False)
 
 
-@bp.post("/complaints/survey/answer")
-@twilio_webhook
-def rated(hook: Webhook) -> Response:
+@routes.post("/complaints/survey/answer")
+def rated(hook: Webhook) -> Answer:
     """A key (or silence, when the Gather timed out into its Redirect)."""
     svc, policy = hook.services, context.complaint_policy()
     callback_id = _number(hook, "callback", 2**62)
@@ -90,28 +95,16 @@ def rated(hook: Webhook) -> Response:
     return _say_and_end(_REPLIES[reply])
 
 
-@bp.post("/complaints/survey/status")
-@twilio_webhook
-def status(hook: Webhook) -> Response:
+@routes.post("/complaints/survey/status")
+def status(hook: Webhook) -> Answer:
     svc, policy = hook.services, context.complaint_policy()
     callback_id = _number(hook, "callback", 2**62)
     call_status = hook.form.get("CallStatus", "")[:16]
     with svc.database.session() as session:
         survey.call_ended(session, callback_id, _call_sid(hook), call_status, svc.now(), policy,
                           context.working_calendar(session))
-    return twiml_response(twiml.empty())
-
-
-def survey_error(error: Exception) -> Response | HTTPException:
-    """No survey webhook answers 5xx: the caller hears an apology, a seat will call."""
-    if isinstance(error, HTTPException):
-        return error
-    log.exception("survey webhook %s failed", request.path)
-    return _say_and_end("survey_error")
-
-
-bp.register_error_handler(Exception, survey_error)
+    return twiml.empty()
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    add_webhooks(app, routes)

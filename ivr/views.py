@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 
-from callcenter.services import services
-from callcenter.webhooks import Webhook, twilio_webhook, twiml_response
+from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from ivr import flow, twiml
 from ivr.context import call_context, ivr_config
 from ivr.menu import CallerInput, Node
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("voice", __name__)
+
+def webhook_error(error: Exception, hook: Webhook) -> Answer:
+    """No webhook may answer 5xx: a caller would hear Twilio's 'application error'."""
+    log.exception("webhook %s failed; caller sent to voicemail", hook.path)
+    prompts = ivr_config().prompts
+    settings = hook.services.settings
+    return twiml.voicemail(
+        [prompts.get("sorry_error")], prompts.voice,
+        action_url=settings.public_url("/ivr/voicemail"),
+        recording_status_url=settings.public_url("/recordings/status?kind=voicemail"),
+    )
+
+
+routes = WebhookRoutes(on_error=webhook_error)
 
 
 def _int_param(fields: dict[str, str], name: str, default: int, maximum: int) -> int:
@@ -23,16 +34,14 @@ def _int_param(fields: dict[str, str], name: str, default: int, maximum: int) ->
     return int(raw) if raw.isdigit() and len(raw) <= 6 and int(raw) <= maximum else default
 
 
-@bp.post("/voice/incoming")
-@twilio_webhook
-def incoming(hook: Webhook) -> Response:
+@routes.post("/voice/incoming")
+def incoming(hook: Webhook) -> Answer:
     with call_context(hook) as ctx:
-        return twiml_response(flow.incoming(ctx))
+        return flow.incoming(ctx)
 
 
-@bp.post("/ivr/menu")
-@twilio_webhook
-def menu_answer(hook: Webhook) -> Response:
+@routes.post("/ivr/menu")
+def menu_answer(hook: Webhook) -> Answer:
     query = hook.query
     try:
         node = Node(query.get("node", ""))
@@ -42,55 +51,36 @@ def menu_answer(hook: Webhook) -> Response:
     caller = CallerInput.from_webhook(hook.form.get("Digits"), hook.form.get("SpeechResult"))
     with call_context(hook) as ctx:
         if node is None:  # a URL we never issued: start the menu again rather than fail
-            return twiml_response(flow.incoming(ctx))
+            return flow.incoming(ctx)
         number = "".join(ch for ch in query.get("number", "") if ch.isdigit())[:16]
-        return twiml_response(flow.answer(ctx, node, attempt, caller, complaint_number=number))
+        return flow.answer(ctx, node, attempt, caller, complaint_number=number)
 
 
-@bp.post("/ivr/voicemail")
-@twilio_webhook
-def voicemail(hook: Webhook) -> Response:
+@routes.post("/ivr/voicemail")
+def voicemail(hook: Webhook) -> Answer:
     recording_sid = hook.form.get("RecordingSid", "")[:64]
     duration = _int_param(hook.form, "RecordingDuration", 0, 24 * 3600)
     with call_context(hook) as ctx:
-        return twiml_response(flow.voicemail_done(
+        return flow.voicemail_done(
             ctx, recording_sid if recording_sid.isalnum() else "", duration,
-            hook.form.get("Digits", "")))
+            hook.form.get("Digits", ""))
 
 
-@bp.post("/voice/status")
-@twilio_webhook
-def status(hook: Webhook) -> Response:
+@routes.post("/voice/status")
+def status(hook: Webhook) -> Answer:
     with call_context(hook) as ctx:
         if ctx.persisted:
             flow.call_ended(ctx, _int_param(hook.form, "CallDuration", 0, 7 * 24 * 3600))
-    return twiml_response(twiml.empty())
+    return twiml.empty()
 
 
-@bp.post("/voice/fallback")
-@twilio_webhook
-def fallback(hook: Webhook) -> Response:
+@routes.post("/voice/fallback")
+def fallback(hook: Webhook) -> Answer:
     log.error("Twilio used the fallback URL: ErrorCode=%s ErrorUrl=%s",
               hook.form.get("ErrorCode"), hook.form.get("ErrorUrl"))
     with call_context(hook) as ctx:
-        return twiml_response(flow.fallback(ctx))
-
-
-def webhook_error(error: Exception) -> Response | HTTPException:
-    """No webhook may answer 5xx: a caller would hear Twilio's 'application error'."""
-    if isinstance(error, HTTPException):
-        return error
-    log.exception("webhook %s failed; caller sent to voicemail", request.path)
-    prompts = ivr_config().prompts
-    return twiml_response(twiml.voicemail(
-        [prompts.get("sorry_error")], prompts.voice,
-        action_url=services().settings.public_url("/ivr/voicemail"),
-        recording_status_url=services().settings.public_url("/recordings/status?kind=voicemail"),
-    ))
-
-
-bp.register_error_handler(Exception, webhook_error)
+        return flow.fallback(ctx)
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    add_webhooks(app, routes)

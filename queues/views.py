@@ -18,7 +18,7 @@ import re
 from flask import Blueprint, Flask, Response
 
 from callcenter.services import EXTENSION_KEY as SERVICES_KEY
-from callcenter.webhooks import Webhook, twilio_webhook, twiml_response
+from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from ivr import twiml
 from ivr.context import call_context, ivr_config, public_url
 from ivr.views import webhook_error
@@ -28,7 +28,8 @@ from queues.hold import HoldState
 from queues.music import hold_music_wav
 from queues.seats import SEAT_ID
 
-bp = Blueprint("queues", __name__)
+routes = WebhookRoutes(on_error=webhook_error)
+bp = Blueprint("queues", __name__)  # the hold music
 
 HOLD_MUSIC_PATH = "/media/hold-music.wav"
 _SKILL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -51,9 +52,8 @@ def _offer(hook: Webhook) -> tuple[str, int]:
     return (seat if SEAT_ID.match(seat) else ""), _number(hook.query, "seq")
 
 
-@bp.post("/queue/wait")
-@twilio_webhook
-def wait(hook: Webhook) -> Response:
+@routes.post("/queue/wait")
+def wait(hook: Webhook) -> Answer:
     """One turn of the hold loop: position and expected wait when due, then music."""
     music = ivr_config().prompts.get("hold_music").audio_url or public_url(HOLD_MUSIC_PATH)
     hold_request = callflow.HoldRequest(
@@ -61,55 +61,50 @@ def wait(hook: Webhook) -> Response:
         twilio_position=_number(hook.form, "QueuePosition"),
         state=HoldState.from_params(hook.query))
     with call_context(hook) as ctx:
-        return twiml_response(callflow.hold_turn(ctx, hold_request, music))
+        return callflow.hold_turn(ctx, hold_request, music)
 
 
-@bp.post("/queue/choice")
-@twilio_webhook
-def choice(hook: Webhook) -> Response:
+@routes.post("/queue/choice")
+def choice(hook: Webhook) -> Answer:
     digits = hook.form.get("Digits", "")[:4]
     with call_context(hook) as ctx:
-        return twiml_response(callflow.overflow_choice(
-            ctx, _skill(hook), digits, HoldState.from_params(hook.query)))
+        return callflow.overflow_choice(
+            ctx, _skill(hook), digits, HoldState.from_params(hook.query))
 
 
-@bp.post("/queue/left")
-@twilio_webhook
-def left(hook: Webhook) -> Response:
+@routes.post("/queue/left")
+def left(hook: Webhook) -> Answer:
     """The <Enqueue> ended: redirected to a seat, hung up, or left for voicemail/call-back."""
     result = hook.form.get("QueueResult", "")[:32]
     with call_context(hook) as ctx:
-        return twiml_response(callflow.left(ctx, result))
+        return callflow.left(ctx, result)
 
 
-@bp.post("/queue/connect")
-@twilio_webhook
-def connect(hook: Webhook) -> Response:
+@routes.post("/queue/connect")
+def connect(hook: Webhook) -> Answer:
     seat_id, seq = _offer(hook)
     with call_context(hook) as ctx:
-        return twiml_response(callflow.connect(ctx, _skill(hook), seat_id, seq))
+        return callflow.connect(ctx, _skill(hook), seat_id, seq)
 
 
-@bp.post("/queue/seat-answered")
-@twilio_webhook
-def seat_answered(hook: Webhook) -> Response:
+@routes.post("/queue/seat-answered")
+def seat_answered(hook: Webhook) -> Answer:
     seat_id, seq = _offer(hook)
     call_sid = hook.query.get("call", "") or hook.form.get("ParentCallSid", "")
     if seat_id and _CALL_SID.match(call_sid):
         callflow.seat_answered(call_sid, seat_id, seq, hook.form.get("CallStatus", ""))
-    return twiml_response(twiml.empty())
+    return twiml.empty()
 
 
-@bp.post("/queue/seat-done")
-@twilio_webhook
-def seat_done(hook: Webhook) -> Response:
+@routes.post("/queue/seat-done")
+def seat_done(hook: Webhook) -> Answer:
     seat_id, seq = _offer(hook)
     status = hook.form.get("DialCallStatus", "")[:16]
     talked = hook.form.get("DialCallDuration", "")
     with call_context(hook) as ctx:
-        return twiml_response(callflow.seat_done(
+        return callflow.seat_done(
             ctx, _skill(hook), seat_id, seq, status,
-            int(talked) if talked.isdigit() and len(talked) < 8 else None))
+            int(talked) if talked.isdigit() and len(talked) < 8 else None)
 
 
 @bp.get(HOLD_MUSIC_PATH)
@@ -121,11 +116,9 @@ def hold_music() -> Response:
     return response
 
 
-bp.register_error_handler(Exception, webhook_error)
-
-
 def init_app(app: Flask) -> None:
     settings = app.extensions[SERVICES_KEY].settings
     queues_context.init_app(app, settings.routing_config_path or None)
     app.register_blueprint(bp)
+    add_webhooks(app, routes)
     api.init_app(app)

@@ -11,9 +11,10 @@ import logging
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from flask import Blueprint, Flask, Response
+from flask import Flask
+from werkzeug.exceptions import BadRequest
 
-from callcenter.webhooks import Webhook, twilio_webhook, twiml_response
+from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from ivr import twiml
 from ivr.views import webhook_error
 from recordings import api
@@ -24,7 +25,7 @@ from recordings.models import RecordingKind
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("recordings", __name__)
+routes = WebhookRoutes(on_error=webhook_error)
 
 
 def _int_form(form: dict[str, str], name: str, maximum: int) -> int | None:
@@ -41,15 +42,13 @@ def _start_time(form: dict[str, str]) -> datetime | None:
     return moment if moment is not None and moment.tzinfo is not None else None
 
 
-@bp.post("/recordings/status")
-@twilio_webhook
-def status(hook: Webhook) -> Response:
+@routes.post("/recordings/status")
+def status(hook: Webhook) -> Answer:
     form = hook.form
     sid = form.get("RecordingSid", "")[:64]
     leg_sid = form.get("CallSid", "")[:64]
     if not (sid.isalnum() and leg_sid.isalnum()):
-        return Response("RecordingSid and CallSid are required\n", status=400,
-                        mimetype="text/plain")
+        raise BadRequest("RecordingSid and CallSid are required")
     try:
         kind = RecordingKind(hook.query.get("kind", RecordingKind.CONVERSATION))
     except ValueError:
@@ -75,12 +74,9 @@ def status(hook: Webhook) -> Response:
         recording_id = outcome.recording.id
     if outcome.completed_now:
         enqueue_download_quietly(svc, recording_id)
-    return twiml_response(twiml.empty())
-
-
-bp.register_error_handler(Exception, webhook_error)
+    return twiml.empty()
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    add_webhooks(app, routes)
     api.init_app(app)

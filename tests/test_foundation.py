@@ -23,7 +23,7 @@ def test_factory_connects_to_nothing() -> None:
     settings = Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
                         redis_url="redis://127.0.0.1:1/0")
     app = create_app(settings)
-    assert "voice.incoming" in app.view_functions
+    assert "/voice/incoming" in app.extensions["webhooks"].paths
     assert app.test_client().get("/healthz").status_code == 200
 
 

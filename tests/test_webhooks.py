@@ -1,25 +1,32 @@
-"""Twilio's forms parsed by ``WebhookRequest``: what Werkzeug would give, limits answered with
-413, and the key that makes a retried webhook count once."""
+"""Twilio's webhooks as ``callcenter.webhooks`` serves them: forms read as Werkzeug reads
+them, limits answered with 413, signatures as the SDK makes them, the key that makes a
+retried webhook count once, and what the dispatcher answers besides TwiML."""
 
 from __future__ import annotations
 
 import io
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from flask import Flask, Request, jsonify, request
-from flask.testing import FlaskClient
+from flask import Flask
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from callcenter.webhooks import (
     FORM_MAX_FIELDS,
     MAX_REQUEST_BYTES,
-    WebhookRequest,
+    WebhookRoutes,
+    add_webhooks,
     parse_form,
+    read_form,
     request_key,
     twilio_signature,
 )
@@ -39,97 +46,73 @@ TRICKY_FORM = [
 ]
 
 
-def echo_app(request_class: type[Request]) -> FlaskClient:
-    """A bare app with ``request_class`` that answers what it parsed."""
-    app = Flask(__name__)
-    app.request_class = request_class
-    app.config.update(MAX_CONTENT_LENGTH=MIB)
-
-    @app.post("/echo")
-    def echo() -> Any:
-        form = [[key, values] for key, values in request.form.lists()]
-        files = sorted(request.files)
-        return jsonify(form=form, files=files, key=request_key(request),
-                       body=len(request.get_data()))
-
-    @app.post("/json")
-    def json_echo() -> Any:
-        assert not request.form
-        return jsonify(json=request.get_json(), key=request_key(request))
-
-    return app.test_client()
+@contextmanager
+def environ(data: Any, content_type: str | None = URLENCODED, path: str = "/voice/incoming",
+            **overrides: str) -> Iterator[dict[str, Any]]:
+    builder = EnvironBuilder(path=path, method="POST", data=data, content_type=content_type)
+    made = builder.get_environ()
+    made.update(overrides)
+    try:
+        yield made
+    finally:
+        made["wsgi.input"].close()  # a large multipart body is a temporary file
+        builder.close()
 
 
-@pytest.fixture
-def fast() -> FlaskClient:
-    return echo_app(WebhookRequest)
+def read(data: Any, content_type: str | None = URLENCODED,
+         **overrides: str) -> tuple[list[tuple[str, str]], bytes]:
+    with environ(data, content_type, **overrides) as made:
+        return read_form(made)
 
 
-@pytest.fixture
-def werkzeug() -> FlaskClient:
-    return echo_app(Request)
+def grouped(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    return list(MultiDict(pairs).lists())
 
 
-def post_form(client: FlaskClient, body: bytes, path: str = "/echo", **headers: str) -> Any:
-    return client.post(path, data=body, headers={"Content-Type": URLENCODED, **headers})
+def ours(data: Any, content_type: str | None = URLENCODED,
+         **overrides: str) -> list[tuple[str, list[str]]]:
+    return grouped(read(data, content_type, **overrides)[0])
 
 
-# --- parsing -----------------------------------------------------------------------------
+def werkzeugs(data: Any, content_type: str | None = URLENCODED,
+              **overrides: str) -> list[tuple[str, list[str]]]:
+    with environ(data, content_type, **overrides) as made, Request(made) as request:
+        return list(request.form.lists())
 
 
-def test_a_form_is_parsed_as_werkzeug_parses_it(fast, werkzeug) -> None:  # type: ignore[no-untyped-def]
-    ours, theirs = post_form(fast, TRICKY_BODY), post_form(werkzeug, TRICKY_BODY)
-    assert ours.status_code == theirs.status_code == 200
-    assert ours.json["form"] == theirs.json["form"]
-    assert [(key, values) for key, values in ours.json["form"]] == TRICKY_FORM
-    assert ours.json["files"] == []
+# --- reading the form --------------------------------------------------------------------
 
 
-def test_the_body_can_still_be_read_after_the_form(fast) -> None:  # type: ignore[no-untyped-def]
-    assert post_form(fast, TRICKY_BODY).json["body"] == len(TRICKY_BODY)
+def test_a_form_is_read_as_werkzeug_reads_it() -> None:
+    assert ours(TRICKY_BODY) == werkzeugs(TRICKY_BODY) == TRICKY_FORM
 
 
-def test_a_content_type_with_a_charset_is_parsed_the_same(fast, werkzeug) -> None:  # type: ignore[no-untyped-def]
-    headers = {"Content-Type": f"{URLENCODED}; charset=utf-8"}
-    ours = fast.post("/echo", data=TRICKY_BODY, headers=headers)
-    theirs = werkzeug.post("/echo", data=TRICKY_BODY, headers=headers)
-    assert ours.json["form"] == theirs.json["form"] == [list(item) for item in TRICKY_FORM]
+def test_the_body_read_is_handed_back_for_the_key() -> None:
+    assert read(TRICKY_BODY)[1] == TRICKY_BODY
 
 
-def test_a_multipart_form_goes_werkzeugs_way(fast, werkzeug) -> None:  # type: ignore[no-untyped-def]
-    def send(client: FlaskClient) -> Any:
-        data = {"SpeechResult": "我要投诉 100%+", "Dup": ["1", "2"],
+def test_a_content_type_with_a_charset_is_read_the_same() -> None:
+    content_type = f"{URLENCODED}; charset=utf-8"
+    assert ours(TRICKY_BODY, content_type) == werkzeugs(TRICKY_BODY, content_type) == TRICKY_FORM
+
+
+def test_a_multipart_form_goes_werkzeugs_way() -> None:
+    def data() -> dict[str, Any]:
+        return {"SpeechResult": "我要投诉 100%+", "Dup": ["1", "2"],
                 "file": (io.BytesIO(b"voice"), "message.wav")}
-        return client.post("/echo", data=data, content_type="multipart/form-data")
 
-    ours, theirs = send(fast), send(werkzeug)
-    assert ours.status_code == 200
-    assert ours.json["form"] == theirs.json["form"]
-    assert ["SpeechResult", ["我要投诉 100%+"]] in ours.json["form"]
-    assert ours.json["files"] == theirs.json["files"] == ["file"]
+    fields = ours(data(), None)
+    assert fields == werkzeugs(data(), None)
+    assert ("SpeechResult", ["我要投诉 100%+"]) in fields and ("Dup", ["1", "2"]) in fields
+    assert "file" not in dict(fields)  # a file is no field of Twilio's
 
 
-def test_a_json_body_is_left_for_get_json(fast) -> None:  # type: ignore[no-untyped-def]
-    response = fast.post("/json", json={"SpeechResult": "我要投诉"})
-    assert response.status_code == 200
-    assert response.json["json"] == {"SpeechResult": "我要投诉"}
+def test_a_json_body_has_no_fields() -> None:
+    assert read('{"SpeechResult": "我要投诉"}', "application/json") == ([], b"")
 
 
-def test_a_body_over_the_fast_limit_goes_werkzeugs_way(fast, werkzeug) -> None:  # type: ignore[no-untyped-def]
-    body = b"Big=" + b"%E6%88%91" * (MAX_REQUEST_BYTES // 9 + 1) + b"&Dup=1&Dup=2"
-    assert len(body) > MAX_REQUEST_BYTES
-    ours, theirs = post_form(fast, body), post_form(werkzeug, body)
-    assert ours.status_code == theirs.status_code == 413  # Werkzeug's form memory limit
-
-
-def test_a_form_without_content_length_goes_werkzeugs_way(fast, werkzeug) -> None:  # type: ignore[no-untyped-def]
-    def send(client: FlaskClient) -> Any:
-        return client.post("/echo", data=TRICKY_BODY, headers={"Content-Type": URLENCODED},
-                           environ_overrides={"CONTENT_LENGTH": ""})
-
-    ours, theirs = send(fast), send(werkzeug)
-    assert ours.status_code == theirs.status_code
-    assert ours.json["form"] == theirs.json["form"]
+def test_a_form_without_content_length_goes_werkzeugs_way() -> None:
+    assert ours(TRICKY_BODY, CONTENT_LENGTH="") == werkzeugs(TRICKY_BODY, CONTENT_LENGTH="")
 
 
 # --- limits ------------------------------------------------------------------------------
@@ -139,24 +122,29 @@ def fields(count: int, value: str = "v") -> bytes:
     return "&".join(f"k{n}={value}" for n in range(count)).encode()
 
 
-def test_as_many_fields_as_the_limit_are_accepted(fast) -> None:  # type: ignore[no-untyped-def]
-    response = post_form(fast, fields(FORM_MAX_FIELDS))
-    assert response.status_code == 200
-    assert len(response.json["form"]) == FORM_MAX_FIELDS
+def test_as_many_fields_as_the_limit_are_accepted() -> None:
+    assert len(ours(fields(FORM_MAX_FIELDS))) == FORM_MAX_FIELDS
 
 
-def test_more_fields_than_the_limit_are_refused_with_413(fast) -> None:  # type: ignore[no-untyped-def]
-    assert post_form(fast, fields(FORM_MAX_FIELDS + 1)).status_code == 413
+def test_more_fields_than_the_limit_are_refused_with_413() -> None:
+    with pytest.raises(RequestEntityTooLarge):
+        read(fields(FORM_MAX_FIELDS + 1))
 
 
-def test_more_fields_than_the_limit_in_a_large_body_are_refused_too(fast) -> None:  # type: ignore[no-untyped-def]
+def test_more_fields_than_the_limit_in_a_large_body_are_refused_too() -> None:
     body = fields(FORM_MAX_FIELDS * 10, value="v" * 4)
     assert len(body) > 100_000
-    assert post_form(fast, body).status_code == 413
+    with pytest.raises(RequestEntityTooLarge):
+        read(body)
 
 
-def test_an_oversize_form_is_refused_with_413(fast) -> None:  # type: ignore[no-untyped-def]
-    assert post_form(fast, b"a=" + b"x" * MIB).status_code == 413
+@pytest.mark.parametrize("content_type", [URLENCODED, "multipart/form-data"])
+def test_an_oversize_form_is_refused_with_413(content_type: str) -> None:
+    data: Any = {"a": "x" * MAX_REQUEST_BYTES}
+    if content_type == URLENCODED:
+        data = b"a=" + b"x" * MAX_REQUEST_BYTES
+    with pytest.raises(RequestEntityTooLarge):
+        read(data, content_type)
 
 
 def test_a_signed_webhook_with_too_many_fields_is_refused_with_413(  # type: ignore[no-untyped-def]
@@ -230,36 +218,89 @@ def test_a_signature_over_other_mandarin_is_refused(client, twilio) -> None:  # 
     assert response.status_code == 403
 
 
+# --- the dispatcher ----------------------------------------------------------------------
+
+
+def test_a_webhook_answers_twiml_as_xml(twilio) -> None:  # type: ignore[no-untyped-def]
+    response = twilio.post("/voice/incoming", call_params())
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/xml; charset=utf-8"
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    assert response.data.startswith(b"<?xml")
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT"])
+def test_a_webhook_asked_with_another_method_is_refused_with_405(  # type: ignore[no-untyped-def]
+        client, method) -> None:
+    response = client.open("/voice/incoming", method=method)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert (response.data == b"") is (method == "HEAD")
+
+
+def test_a_forged_webhook_is_refused_in_plain_words(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/voice/incoming", data=call_params(),
+                           headers={"X-Twilio-Signature": "Zm9yZ2Vk"})
+    assert response.status_code == 403
+    assert response.mimetype == "text/plain"
+    assert b"X-Twilio-Signature" in response.data
+
+
+def test_other_paths_are_flasks(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/healthz").data == b"ok\n"
+    assert client.post("/voice/nowhere").status_code == 404
+
+
+def test_a_path_served_twice_is_refused_when_the_app_is_built(app: Flask) -> None:
+    def view(hook: object) -> str:
+        return "<Response/>"
+
+    routes = WebhookRoutes(on_error=lambda error, hook: "<Response/>")
+    routes.post("/voice/incoming")(view)
+    with pytest.raises(ValueError, match="/voice/incoming"):
+        add_webhooks(app, routes)
+    with pytest.raises(ValueError, match="/voice/extra"):
+        routes.post("/voice/extra")(view)
+        routes.post("/voice/extra")(view)
+
+
 # --- request keys ------------------------------------------------------------------------
 
 
-def test_a_retry_without_the_token_gets_the_same_key(fast) -> None:  # type: ignore[no-untyped-def]
-    first, retry = post_form(fast, TRICKY_BODY), post_form(fast, TRICKY_BODY)
-    assert first.json["key"] == retry.json["key"]
-    assert len(first.json["key"]) <= 64
+def key_of(data: Any, path: str = "/ivr/menu?node=main&attempt=1",
+           content_type: str | None = URLENCODED, **headers: str) -> str:
+    with environ(data, content_type, path, **{
+            "HTTP_" + name.upper().replace("-", "_"): value
+            for name, value in headers.items()}) as made:
+        pairs, body = read_form(made)
+        return request_key(made, f"{made['PATH_INFO']}?{made['QUERY_STRING']}", body, pairs)
 
 
-def test_a_different_body_or_url_gets_a_different_key(fast) -> None:  # type: ignore[no-untyped-def]
+def test_a_retry_without_the_token_gets_the_same_key() -> None:
+    assert key_of(TRICKY_BODY) == key_of(TRICKY_BODY)
+    assert len(key_of(TRICKY_BODY)) <= 64
+
+
+def test_a_different_body_or_url_gets_a_different_key() -> None:
     keys = {
-        post_form(fast, TRICKY_BODY).json["key"],
-        post_form(fast, TRICKY_BODY.replace(b"Dup=2", b"Dup=3")).json["key"],
-        post_form(fast, TRICKY_BODY, path="/echo?attempt=2").json["key"],
-        post_form(fast, b"").json["key"],
+        key_of(TRICKY_BODY),
+        key_of(TRICKY_BODY.replace(b"Dup=2", b"Dup=3")),
+        key_of(TRICKY_BODY, path="/ivr/menu?node=main&attempt=2"),
+        key_of(b""),
     }
     assert len(keys) == 4
 
 
-def test_the_idempotency_token_is_the_key_when_present(fast) -> None:  # type: ignore[no-untyped-def]
+def test_the_idempotency_token_is_the_key_when_present() -> None:
     token = "t" * 80
-    first = post_form(fast, TRICKY_BODY, **{"I-Twilio-Idempotency-Token": token})
-    other_body = post_form(fast, b"Dup=9", **{"I-Twilio-Idempotency-Token": token})
-    assert first.json["key"] == other_body.json["key"] == token[:64]
+    first = key_of(TRICKY_BODY, **{"I-Twilio-Idempotency-Token": token})
+    other_body = key_of(b"Dup=9", **{"I-Twilio-Idempotency-Token": token})
+    assert first == other_body == token[:64]
 
 
-def test_a_multipart_retry_gets_the_same_key_and_other_fields_another(fast) -> None:  # type: ignore[no-untyped-def]
+def test_a_multipart_retry_gets_the_same_key_and_other_fields_another() -> None:
     def send(**form: str) -> str:
-        response = fast.post("/echo", data=form, content_type="multipart/form-data")
-        return str(response.json["key"])
+        return key_of(form, content_type="multipart/form-data")
 
     assert send(Digits="1", CallSid="CA1") == send(Digits="1", CallSid="CA1")
     assert send(Digits="1", CallSid="CA1") != send(Digits="2", CallSid="CA1")
