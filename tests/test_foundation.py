@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, event, func, inspect, select
 
 from app import create_app
@@ -169,6 +171,17 @@ def test_migrations_build_the_schema_from_empty(  # type: ignore[no-untyped-def]
     engine.dispose()
     if backend == "postgresql":
         reset_postgres(url)
+
+
+def test_the_migrated_schema_is_the_models(database_url: str) -> None:
+    """What the migrations build (the ``database_url`` fixture's database) and what the
+    models declare agree: a model change without its migration fails here."""
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert differences == []
 
 
 def test_menu_webhooks_of_a_first_time_caller_run_no_sql(  # type: ignore[no-untyped-def]
