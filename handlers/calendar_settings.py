@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from callcenter.numbers import is_ascii_number
 from handlers.calendar import (
     CalendarError,
     DayKind,
@@ -143,7 +144,7 @@ def read_settings(table: Mapping[str, Any]) -> CalendarSettings:
     years = table.get("years", {})
     for year in _typed(table, ("years",), dict, "a table") if "years" in table else ():
         _known(table, ("years", year), ("holidays", "workdays"))
-        if not (year.isdigit() and len(year) == 4):
+        if not (is_ascii_number(year) and len(year) == 4):
             raise SettingError(("years", year), f"expected a year like 2027, found {year!r}")
         for day in _dates(table, ("years", year, "workdays"), int(year)):
             overrides[day] = DayKind.MAKEUP_WORKDAY if day.weekday() >= 5 else DayKind.WORKDAY

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
+from callcenter.numbers import is_ascii_number
 from handlers import survey_attempts, trail, workflow
 from handlers.calendar import WorkingCalendar
 from handlers.models import CallbackStatus, Complaint, ComplaintCallback
@@ -30,7 +31,7 @@ def read_rating(digits: str, scale: int) -> tuple[int | None, bool | None] | Non
     """``(rating, solved)`` from the key pressed, or None for anything else."""
     if digits == NOT_SOLVED_KEY:
         return None, False
-    if len(digits) == 1 and digits.isdigit() and 1 <= int(digits) <= scale:
+    if len(digits) == 1 and is_ascii_number(digits) and 1 <= int(digits) <= scale:
         return int(digits), None
     return None
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Flask, Response, jsonify, request
 from sqlalchemy.orm import Session
 
+from callcenter.numbers import is_ascii_number
 from callcenter.services import services
 from handlers import (
     access,
@@ -100,7 +101,8 @@ def worklist() -> Response:
     svc, policy, staff = services(), context.complaint_policy(), current_staff()
     limit = request.args.get("limit", "50")
     before = request.args.get("before_id", "")
-    if not limit.isdigit() or not 1 <= int(limit) <= 200 or (before and not before.isdigit()):
+    if (not is_ascii_number(limit) or not 1 <= int(limit) <= 200
+            or (before and not is_ascii_number(before))):
         raise InvalidRequest("limit is 1 to 200, before_id a complaint id")
     with svc.database.session() as session:
         found = access.worklist(session, staff, stage=request.args.get("stage") or None,

@@ -11,6 +11,7 @@ import logging
 
 from flask import Flask
 
+from callcenter.numbers import whole_number
 from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from handlers import context, survey
 from ivr import twiml
@@ -18,6 +19,8 @@ from ivr.context import ivr_config, public_url
 from ivr.flow import spell_digits
 
 log = logging.getLogger(__name__)
+
+MAX_ID = 2**62
 
 
 _REPLIES = {
@@ -35,11 +38,6 @@ def survey_error(error: Exception, hook: Webhook) -> Answer:
 
 
 routes = WebhookRoutes(on_error=survey_error)
-
-
-def _number(hook: Webhook, name: str, maximum: int) -> int:
-    raw = hook.query.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) <= 12 and int(raw) <= maximum else 0
 
 
 def _call_sid(hook: Webhook) -> str:
@@ -64,7 +62,7 @@ def _say_and_end(key: str) -> Answer:
 def answered(hook: Webhook) -> Answer:
     """The caller picked up: who we are, the complaint's result, the rating question."""
     svc, policy = hook.services, context.complaint_policy()
-    callback_id = _number(hook, "callback", 2**62)
+    callback_id = whole_number(hook.query, "callback", MAX_ID, 0)
     with svc.database.session() as session:
         opening = survey.answered(session, callback_id, _call_sid(hook), svc.now(), policy,
                                   context.working_calendar(session))
@@ -84,8 +82,8 @@ def answered(hook: Webhook) -> Answer:
 def rated(hook: Webhook) -> Answer:
     """A key (or silence, when the Gather timed out into its Redirect)."""
     svc, policy = hook.services, context.complaint_policy()
-    callback_id = _number(hook, "callback", 2**62)
-    try_number = max(1, _number(hook, "attempt", 99))
+    callback_id = whole_number(hook.query, "callback", MAX_ID, 0)
+    try_number = max(1, whole_number(hook.query, "attempt", 99, 0))
     digits = hook.form.get("Digits", "")[:4]
     with svc.database.session() as session:
         reply = survey.rate(session, callback_id, digits, try_number, svc.now(), policy,
@@ -98,7 +96,7 @@ def rated(hook: Webhook) -> Answer:
 @routes.post("/complaints/survey/status")
 def status(hook: Webhook) -> Answer:
     svc, policy = hook.services, context.complaint_policy()
-    callback_id = _number(hook, "callback", 2**62)
+    callback_id = whole_number(hook.query, "callback", MAX_ID, 0)
     call_status = hook.form.get("CallStatus", "")[:16]
     with svc.database.session() as session:
         survey.call_ended(session, callback_id, _call_sid(hook), call_status, svc.now(), policy,

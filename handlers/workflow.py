@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from callcenter.numbers import is_ascii_number
 from handlers import clocks, notify, survey_attempts, trail
 from handlers.calendar import WorkingCalendar
 from handlers.context import repeat_callers
@@ -48,7 +49,7 @@ def lock(session: Session, complaint_id: int) -> Complaint:
 
 
 def by_number(session: Session, number: str) -> Complaint | None:
-    if not number.isdigit() or len(number) > 16:
+    if not is_ascii_number(number) or len(number) > 16:
         return None
     return session.scalar(select(Complaint).where(Complaint.number == number))
 

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from callcenter.numbers import is_ascii_number
 from handlers import lookup as complaint_lookup
 from handlers.models import Complaint
 from handlers.repeat_callers import RepeatCallers
@@ -226,7 +227,7 @@ def _lookup_by_number(ctx: CallContext, complaint_number: str, pin: str) -> twim
         return twiml.speak_and_redirect([ctx.p("lookup_locked")], ctx.prompts.voice,
                                         ctx.menu_url(ctx.menu.entry(ctx.is_open)))
     complaint = None
-    if complaint_number.isdigit() and not ctx.guard.complaint_locked(complaint_number):
+    if is_ascii_number(complaint_number) and not ctx.guard.complaint_locked(complaint_number):
         complaint = complaint_lookup.complaint_by_number_and_pin(
             ctx.session, ctx.pin_secret, complaint_number, pin)
     if complaint is None:

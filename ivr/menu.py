@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from callcenter.numbers import ASCII_DIGITS, is_ascii_number
+
 
 class Node(StrEnum):
     MAIN = "main"  # in hours: 1 inquiry, 2 complaint, 3 repair, 4 status, 9 repeat
@@ -130,7 +132,7 @@ def spoken_digits(text: str) -> str:
     """Digits in recognised speech, Chinese numerals included ('二' -> '2')."""
     out = []
     for ch in text:
-        if ch.isdigit() and ch in "0123456789":
+        if ch in ASCII_DIGITS:
             out.append(ch)
         elif ch in SPOKEN_DIGITS:
             out.append(SPOKEN_DIGITS[ch])
@@ -185,7 +187,7 @@ class Menu:
     def _decide_keyed(self, node: Node, attempt: int, caller: CallerInput) -> Step:
         keyed = caller.digits.rstrip("#") or spoken_digits(caller.speech)
         minimum = MIN_COMPLAINT_NUMBER_DIGITS if node is Node.LOOKUP_NUMBER else MIN_PIN_DIGITS
-        if keyed.isdigit() and minimum <= len(keyed) <= MAX_KEYED_DIGITS:
+        if is_ascii_number(keyed) and minimum <= len(keyed) <= MAX_KEYED_DIGITS:
             return Step("action", node, attempt=attempt, value=keyed)
         return self._failed(node, attempt)
 

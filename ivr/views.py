@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask
 
+from callcenter.numbers import ASCII_DIGITS, whole_number
 from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from ivr import flow, twiml
 from ivr.context import call_context, ivr_config
@@ -29,11 +30,6 @@ def webhook_error(error: Exception, hook: Webhook) -> Answer:
 routes = WebhookRoutes(on_error=webhook_error)
 
 
-def _int_param(fields: dict[str, str], name: str, default: int, maximum: int) -> int:
-    raw = fields.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) <= 6 and int(raw) <= maximum else default
-
-
 @routes.post("/voice/incoming")
 def incoming(hook: Webhook) -> Answer:
     with call_context(hook) as ctx:
@@ -47,19 +43,19 @@ def menu_answer(hook: Webhook) -> Answer:
         node = Node(query.get("node", ""))
     except ValueError:
         node = None
-    attempt = _int_param(query, "attempt", 1, 99)
+    attempt = whole_number(query, "attempt", 99, 1)
     caller = CallerInput.from_webhook(hook.form.get("Digits"), hook.form.get("SpeechResult"))
     with call_context(hook) as ctx:
         if node is None:  # a URL we never issued: start the menu again rather than fail
             return flow.incoming(ctx)
-        number = "".join(ch for ch in query.get("number", "") if ch.isdigit())[:16]
+        number = "".join(ch for ch in query.get("number", "") if ch in ASCII_DIGITS)[:16]
         return flow.answer(ctx, node, attempt, caller, complaint_number=number)
 
 
 @routes.post("/ivr/voicemail")
 def voicemail(hook: Webhook) -> Answer:
     recording_sid = hook.form.get("RecordingSid", "")[:64]
-    duration = _int_param(hook.form, "RecordingDuration", 0, 24 * 3600)
+    duration = whole_number(hook.form, "RecordingDuration", 24 * 3600, 0)
     with call_context(hook) as ctx:
         return flow.voicemail_done(
             ctx, recording_sid if recording_sid.isalnum() else "", duration,
@@ -70,7 +66,7 @@ def voicemail(hook: Webhook) -> Answer:
 def status(hook: Webhook) -> Answer:
     with call_context(hook) as ctx:
         if ctx.persisted:
-            flow.call_ended(ctx, _int_param(hook.form, "CallDuration", 0, 7 * 24 * 3600))
+            flow.call_ended(ctx, whole_number(hook.form, "CallDuration", 7 * 24 * 3600, 0))
     return twiml.empty()
 
 

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from callcenter.numbers import whole_number
 from queues.config import HoldSettings
 
 MAX_MUSIC_PLAYS = 24
@@ -35,11 +36,8 @@ class HoldState:
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> HoldState:
         """Read it back; anything unreadable starts over (an announcement at once)."""
-        return cls(_seconds(params.get("next", "")), _seconds(params.get("choice", "")))
-
-
-def _seconds(raw: str) -> int:
-    return int(raw) if raw.isdigit() and len(raw) <= 7 and int(raw) <= _MAX_STATE_S else 0
+        return cls(whole_number(params, "next", _MAX_STATE_S, 0),
+                   whole_number(params, "choice", _MAX_STATE_S, 0))
 
 
 @dataclass(frozen=True, slots=True)

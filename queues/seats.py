@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from callcenter.numbers import is_ascii_number
 from callcenter.services import Services
 from queues import entry, jobs, recovery
 from queues.index import MANUAL_STATES, IndexLost, RoutingIndexError, SeatChange, UnknownName
@@ -82,7 +83,7 @@ def parse_skills(value: object) -> dict[str, int]:
         pairs: list[tuple[Any, Any]] = []
         for item in filter(None, (part.strip() for part in value.split(","))):
             name, sep, level = item.partition(":")
-            if not sep or not level.strip().isdigit():
+            if not sep or not is_ascii_number(level.strip()):
                 raise SeatError(400, f"a skill is written name:level, got {item!r}")
             pairs.append((name.strip(), int(level)))
     elif isinstance(value, Mapping):

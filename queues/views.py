@@ -17,6 +17,7 @@ import re
 
 from flask import Blueprint, Flask, Response
 
+from callcenter.numbers import whole_number
 from callcenter.services import EXTENSION_KEY as SERVICES_KEY
 from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from ivr import twiml
@@ -35,11 +36,8 @@ HOLD_MUSIC_PATH = "/media/hold-music.wav"
 _SKILL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _CALL_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
 DEFAULT_SKILL = "inquiry"
-
-
-def _number(fields: dict[str, str], name: str) -> int:
-    raw = fields.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+MAX_ID = 2**62  # offer sequence numbers
+MAX_COUNT = 10**9 - 1  # seconds on hold or talking, places in the queue
 
 
 def _skill(hook: Webhook) -> str:
@@ -49,7 +47,7 @@ def _skill(hook: Webhook) -> str:
 
 def _offer(hook: Webhook) -> tuple[str, int]:
     seat = hook.query.get("seat", "")
-    return (seat if SEAT_ID.match(seat) else ""), _number(hook.query, "seq")
+    return (seat if SEAT_ID.match(seat) else ""), whole_number(hook.query, "seq", MAX_ID, 0)
 
 
 @routes.post("/queue/wait")
@@ -57,8 +55,8 @@ def wait(hook: Webhook) -> Answer:
     """One turn of the hold loop: position and expected wait when due, then music."""
     music = ivr_config().prompts.get("hold_music").audio_url or public_url(HOLD_MUSIC_PATH)
     hold_request = callflow.HoldRequest(
-        skill=_skill(hook), queue_time=_number(hook.form, "QueueTime"),
-        twilio_position=_number(hook.form, "QueuePosition"),
+        skill=_skill(hook), queue_time=whole_number(hook.form, "QueueTime", MAX_COUNT, 0),
+        twilio_position=whole_number(hook.form, "QueuePosition", MAX_COUNT, 0),
         state=HoldState.from_params(hook.query))
     with call_context(hook) as ctx:
         return callflow.hold_turn(ctx, hold_request, music)
@@ -100,11 +98,10 @@ def seat_answered(hook: Webhook) -> Answer:
 def seat_done(hook: Webhook) -> Answer:
     seat_id, seq = _offer(hook)
     status = hook.form.get("DialCallStatus", "")[:16]
-    talked = hook.form.get("DialCallDuration", "")
     with call_context(hook) as ctx:
         return callflow.seat_done(
             ctx, _skill(hook), seat_id, seq, status,
-            int(talked) if talked.isdigit() and len(talked) < 8 else None)
+            whole_number(hook.form, "DialCallDuration", MAX_COUNT))
 
 
 @bp.get(HOLD_MUSIC_PATH)

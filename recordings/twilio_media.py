@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from callcenter.numbers import is_ascii_number
 from callcenter.settings import Settings
 from callcenter.twilio_client import twilio_host_url
 from recordings.media import HEAD_BYTES, InvalidMedia, check_media
@@ -109,7 +110,7 @@ def _fetch(url: str, auth: tuple[str, str], part: Path, media_format: str) -> Fe
         raise DownloadError(f"{type(exc).__name__} from {_where(url)}: {exc}"[:500]) from exc
     except OSError as exc:
         raise DownloadError(f"cannot write the spool file: {exc}") from exc
-    if declared is not None and declared.isdigit() and int(declared) != size:
+    if declared is not None and is_ascii_number(declared) and int(declared) != size:
         raise DownloadError(f"truncated: {size} of {declared} bytes arrived")
     try:
         info = check_media(head, size, media_format)
@@ -151,7 +152,7 @@ def remove_dead_parts(spool: Path, recording_sid: str) -> int:
     removed = 0
     for part in spool.glob(f"{recording_sid}.*.part"):
         fields = part.name.split(".")
-        if len(fields) != 5 or fields[1] != _HOST or not fields[2].isdigit():
+        if len(fields) != 5 or fields[1] != _HOST or not is_ascii_number(fields[2]):
             continue
         if not _pid_alive(int(fields[2])) or int(fields[2]) == os.getpid():
             part.unlink(missing_ok=True)

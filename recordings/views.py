@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from flask import Flask
 from werkzeug.exceptions import BadRequest
 
+from callcenter.numbers import whole_number
 from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from ivr import twiml
 from ivr.views import webhook_error
@@ -26,11 +27,6 @@ from recordings.models import RecordingKind
 log = logging.getLogger(__name__)
 
 routes = WebhookRoutes(on_error=webhook_error)
-
-
-def _int_form(form: dict[str, str], name: str, maximum: int) -> int | None:
-    raw = form.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) <= 7 and int(raw) <= maximum else None
 
 
 def _start_time(form: dict[str, str]) -> datetime | None:
@@ -64,9 +60,9 @@ def status(hook: Webhook) -> Answer:
             leg_call_sid=leg_sid,
             status=form.get("RecordingStatus", "completed")[:16],
             url=form.get("RecordingUrl", "")[:512],
-            duration=_int_form(form, "RecordingDuration", 7 * 24 * 3600),
+            duration=whole_number(form, "RecordingDuration", 7 * 24 * 3600),
             seat_id=seat if SEAT_ID.match(seat) else None,
-            channels=_int_form(form, "RecordingChannels", 8),
+            channels=whole_number(form, "RecordingChannels", 8),
             source=form.get("RecordingSource", "")[:32],
             started_at=_start_time(form),
             error_code=form.get("ErrorCode", "")[:16],

@@ -195,6 +195,15 @@ def test_requests_without_a_valid_token_or_json_get_json_errors(client, people) 
     assert client.delete("/api/complaints/2611230001", headers=auth).status_code == 405
 
 
+@pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=²", "limit=٣",
+                                   "before_id=²", "before_id=x"])
+def test_a_worklist_asked_for_with_a_bad_page_is_refused_with_400(  # type: ignore[no-untyped-def]
+        client, people, query) -> None:
+    auth = {"Authorization": f"Bearer {people['seat']}"}
+    answer = client.get(f"/api/complaints?{query}", headers=auth)
+    assert answer.status_code == 400 and "limit is 1 to 200" in answer.get_json()["error"]
+
+
 def test_corrections_are_on_the_trail_and_reclassify_the_deadlines(api: Api) -> None:
     made = api.create()
     number = made["number"]

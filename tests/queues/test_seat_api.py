@@ -82,6 +82,7 @@ def test_supervisor_creates_and_changes_seats(client: FlaskClient, supervisor: d
 @pytest.mark.parametrize(("payload", "message"), [
     ({**SEAT_BODY, "reach": "tel:123"}, "reach"),
     ({**SEAT_BODY, "skills": {"complaint": 12}}, "between 1 and 9"),
+    ({**SEAT_BODY, "skills": "complaint:²"}, "name:level"),
     ({**SEAT_BODY, "skills": {"Bad Skill": 1}}, "skill names"),
     ({**SEAT_BODY, "id": "has space"}, "seat id"),
     ({**SEAT_BODY, "colour": "red"}, "unknown fields"),
