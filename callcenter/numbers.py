@@ -12,6 +12,7 @@ from typing import overload
 
 ASCII_DIGITS = frozenset("0123456789")
 MAX_DIGITS = 19  # any int64; int() of a longer text is slow, and never meant
+MAX_ID = 2**62  # the largest id or sequence number we issue in a URL
 
 
 def is_ascii_number(text: str) -> bool:

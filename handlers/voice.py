@@ -11,7 +11,7 @@ import logging
 
 from flask import Flask
 
-from callcenter.numbers import whole_number
+from callcenter.numbers import MAX_ID, whole_number
 from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from handlers import context, survey
 from ivr import twiml
@@ -19,9 +19,6 @@ from ivr.context import ivr_config, public_url
 from ivr.flow import spell_digits
 
 log = logging.getLogger(__name__)
-
-MAX_ID = 2**62
-
 
 _REPLIES = {
     survey.Reply.THANKS: "survey_thanks",

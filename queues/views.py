@@ -17,7 +17,7 @@ import re
 
 from flask import Blueprint, Flask, Response
 
-from callcenter.numbers import whole_number
+from callcenter.numbers import MAX_ID, whole_number
 from callcenter.services import EXTENSION_KEY as SERVICES_KEY
 from callcenter.webhooks import Answer, Webhook, WebhookRoutes, add_webhooks
 from ivr import twiml
@@ -36,7 +36,6 @@ HOLD_MUSIC_PATH = "/media/hold-music.wav"
 _SKILL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _CALL_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
 DEFAULT_SKILL = "inquiry"
-MAX_ID = 2**62  # offer sequence numbers
 MAX_COUNT = 10**9 - 1  # seconds on hold or talking, places in the queue
 
 
