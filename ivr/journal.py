@@ -185,6 +185,10 @@ class CallJournal:
                 return self._file
             except FileExistsError:  # a file left by an earlier process with the same pid
                 continue
+            except BlockingIOError:
+                # Another process's shipper opened the new file in the instant before it was
+                # locked, took it for a dead writer's and will remove it (empty): next name.
+                continue
 
     def ship(self) -> int:
         """Copy every line not yet in the database there; the number of lines shipped.

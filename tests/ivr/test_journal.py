@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -178,7 +179,7 @@ def test_lines_appended_while_a_batch_is_applied_wait_for_the_next_ship(  # type
         new_journal, recorder) -> None:
     # Under load the webhooks append while the shipper is in the database: chasing them
     # would ship a line or two per round trip.
-    appended = []
+    appended: list[StepLine] = []
 
     def apply_while_a_webhook_appends(batch: bytes) -> None:
         recorder(batch)
@@ -345,11 +346,18 @@ def test_no_line_is_lost_or_doubled_while_appends_race_rotations(  # type: ignor
     monkeypatch.setattr(journal, "ROTATE_BYTES", 5 * len(step(0).encode()))
     total = 2000
     done = threading.Event()
+    failures: list[BaseException] = []
 
     def webhooks() -> None:
-        for n in range(total):
-            new_journal.append(step(n))
-        done.set()
+        try:
+            for n in range(total):
+                new_journal.append(step(n))
+                if n % 20 == 0:
+                    time.sleep(0)  # let the shipper in: the race must cross file switches
+        except BaseException as failure:  # reported below, not left to hang the loop
+            failures.append(failure)
+        finally:
+            done.set()
 
     writer = threading.Thread(target=webhooks)
     writer.start()
@@ -358,11 +366,36 @@ def test_no_line_is_lost_or_doubled_while_appends_race_rotations(  # type: ignor
         new_journal.ship()
         rotations.update(path.name for path in journal_files(journal_dir))
     writer.join()
+    assert failures == []
     new_journal.ship()
     keys = recorder.keys()
     assert Counter(keys) == Counter(f"key-{n}" for n in range(total))
     assert len(journal_files(journal_dir)) <= 1
     assert len(rotations) > 1  # the race did cross file switches
+
+
+def test_a_new_file_another_shipper_locks_first_is_given_up_for_the_next(  # type: ignore[no-untyped-def]
+        new_journal, recorder, journal_dir, monkeypatch) -> None:
+    # A file is created, then locked: in between, another process's shipper may open it
+    # and take it for a dead writer's. The writer must not fail its webhook for that.
+    real_flock = journal.fcntl.flock
+    taken: list[tuple[Path, int]] = []
+
+    def locked_first_by_another_shipper(fd: int, operation: int) -> None:
+        if not taken:
+            (created,) = journal_files(journal_dir)
+            taken.append((created, os.open(created, os.O_RDWR)))
+            real_flock(taken[0][1], operation)  # the other shipper's lock
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(journal.fcntl, "flock", locked_first_by_another_shipper)
+    new_journal.append(step(0))
+    ((created, other_fd),) = taken
+    assert os.fstat(other_fd).st_size == 0  # nothing was written to the file given up
+    created.unlink()  # the other shipper ships nothing and removes the file
+    os.close(other_fd)
+    assert new_journal.ship() == 1
+    assert recorder.take() == ["key-0"]
 
 
 def test_a_line_appended_just_before_the_switch_goes_with_the_old_file(  # type: ignore[no-untyped-def]
