@@ -256,9 +256,9 @@ def test_routed_complaint_call_ends_as_verified_evidence_of_its_complaint(
     kept = recording()
     assert kept is not None and kept.seat_id == "seat-7" and kept.channels == 2
     original = floor.standin.recording(kept.recording_sid).wav_bytes()
+    assert kept.complaint_id is not None
     with floor.services.database.session() as session:
         [evidence] = evidence_list(session, kept.complaint_id)
-    assert kept.complaint_id is not None
     assert evidence["sha256"] == kept.sha256 == hashlib.sha256(original).hexdigest()
     assert floor.app is not None
     verified = floor.app.test_cli_runner().invoke(

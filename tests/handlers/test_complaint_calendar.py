@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,12 +25,12 @@ OFFICE = WorkingHours.parse(["09:00-12:00", "13:30-18:00"])
 SEVEN_BY_TWELVE = WorkingHours.parse(["09:00-21:00"], "every_day")
 
 
-def cal(**kwargs: object) -> WorkingCalendar:
+def cal(**kwargs: Any) -> WorkingCalendar:
     return WorkingCalendar(OFFICE, "Asia/Shanghai", business_hours=SEVEN_BY_TWELVE, **kwargs)
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SH)
 
 
 # 2025: 春节 1/28-2/4 with 1/26 (Sun) and 2/8 (Sat) worked; 国庆+中秋 10/1-10/8 with 9/28

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,8 +33,14 @@ CAL = POLICY.calendar.calendar()
 PHONE_L2 = Classification("class_1", "L2", "normal", channel="phone")
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SH)
+
+
+def deadline_at(clock: SlaClock) -> datetime:
+    deadline = clock.deadline(CAL)
+    assert deadline is not None
+    return deadline.at
 
 
 MS, RL = "maintenance_room", "room_lead"
@@ -130,7 +137,7 @@ def test_deadlines_vary_by_channel_urgency_and_complexity() -> None:
 def test_opening_a_complaint() -> None:
     opening = open_complaint(POLICY, PHONE_L2, at(2025, 3, 3, 10))
     assert (opening.stage, opening.role, opening.notify) == ("accept", "first_seat", (MS, RL))
-    due = {(c.stage, c.deadline): c.clock.deadline(CAL).at for c in opening.clocks}
+    due = {(c.stage, c.deadline): deadline_at(c.clock) for c in opening.clocks}
     assert due == {
         ("accept", "acknowledge"): at(2025, 3, 3, 11),
         ("accept", "handover"): at(2025, 3, 3, 11),
@@ -148,13 +155,13 @@ def test_online_complaint_after_hours_is_acknowledged_after_opening() -> None:
 
 def test_clocks_started_by_stage_entry_and_by_a_met_deadline() -> None:
     entered = clocks_for(POLICY, PHONE_L2, "verify", "stage_start", at(2025, 1, 27, 10))
-    assert [(c.deadline, c.clock.deadline(CAL).at) for c in entered] == [
+    assert [(c.deadline, deadline_at(c.clock)) for c in entered] == [
         ("start", at(2025, 2, 5, 18))]
     after = clocks_for(POLICY, PHONE_L2, "accept", "met:handover", at(2025, 3, 3, 10, 20))
-    assert [(c.deadline, c.clock.deadline(CAL).at) for c in after] == [
+    assert [(c.deadline, deadline_at(c.clock)) for c in after] == [
         ("first_contact", at(2025, 3, 3, 12, 20))]
     visit = start_optional(POLICY, PHONE_L2, "verify", "site_visit", at(2025, 3, 3, 10))
-    assert visit.clock.deadline(CAL).at == at(2025, 3, 4, 10)
+    assert deadline_at(visit.clock) == at(2025, 3, 4, 10)
     with pytest.raises(ClassificationError):
         start_optional(POLICY, PHONE_L2, "verify", "lunch", at(2025, 3, 3, 10))
 
@@ -274,7 +281,8 @@ def test_callback_after_the_reopen_limit() -> None:
 
 def test_callback_input_is_checked() -> None:
     state = ComplaintState("callback", "first_seat")
-    for kwargs in ({}, {"rating": 0}, {"rating": 6}):
+    cases: list[dict[str, Any]] = [{}, {"rating": 0}, {"rating": 6}]
+    for kwargs in cases:
         with pytest.raises(ValueError):
             after_callback(POLICY, PHONE_L2, state, **kwargs)
 

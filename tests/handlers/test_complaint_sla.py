@@ -26,8 +26,8 @@ CAL = WorkingCalendar(
 )
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SH)
 
 
 def due(start: datetime, amount: float, unit: str, calendar: WorkingCalendar = CAL) -> Deadline:
