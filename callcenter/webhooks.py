@@ -179,7 +179,7 @@ def verified_webhook(environ: WSGIEnvironment, services: Services) -> Webhook:
                              else query.encode("latin-1", "replace").decode("utf-8", "replace"))
     # Each field's first value, as MultiDict.get gives it.
     return Webhook(dict(reversed(pairs)), dict(reversed(query_pairs)),
-                   request_key(environ, f"{path}?{query}", body, pairs), path, services)
+                   request_key(environ, body, pairs), path, services)
 
 
 class _FormRequest(Request):
@@ -273,14 +273,14 @@ def signature_is_valid(auth_token: str, url: str, pairs: list[tuple[str, str]],
     return bool(_validator(auth_token).validate(url, MultiDict(pairs), signature))
 
 
-def request_key(environ: WSGIEnvironment, path_and_query: str, body: bytes,
-                pairs: list[tuple[str, str]]) -> str:
+def request_key(environ: WSGIEnvironment, body: bytes, pairs: list[tuple[str, str]]) -> str:
     """A stable key for this webhook delivery, identical across Twilio's retries."""
     token = environ.get(IDEMPOTENCY_ENVIRON)
     if token:
         return str(token)[:64]
     # Without the token, a retry is the same URL with the same body.
-    digest = hashlib.sha256(path_and_query.encode())
+    url = f"{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+    digest = hashlib.sha256(url.encode())
     if body:
         digest.update(b"\0" + body)
     else:  # a form Werkzeug read: its fields
