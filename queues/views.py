@@ -36,7 +36,8 @@ HOLD_MUSIC_PATH = "/media/hold-music.wav"
 _SKILL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _CALL_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
 DEFAULT_SKILL = "inquiry"
-MAX_COUNT = 10**9 - 1  # seconds on hold or talking, places in the queue
+MAX_COUNT = 10**9 - 1  # seconds on hold, places in the queue
+MAX_TALK_SECONDS = 10**7 - 1  # a seat leg's DialCallDuration
 
 
 def _skill(hook: Webhook) -> str:
@@ -100,7 +101,7 @@ def seat_done(hook: Webhook) -> Answer:
     with call_context(hook) as ctx:
         return callflow.seat_done(
             ctx, _skill(hook), seat_id, seq, status,
-            whole_number(hook.form, "DialCallDuration", MAX_COUNT))
+            whole_number(hook.form, "DialCallDuration", MAX_TALK_SECONDS))
 
 
 @bp.get(HOLD_MUSIC_PATH)
